@@ -1,0 +1,199 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is one fully loaded, defaulted and validated configuration
+// generation. It is immutable once Load returns it: the running process
+// swaps whole *Config values on reload and never edits one in place.
+type Config struct {
+	Global    Global               `toml:"global"`
+	Admin     Admin                `toml:"admin"`
+	Defaults  Defaults             `toml:"defaults"`
+	Frontends map[string]*Frontend `toml:"frontend"`
+	Backends  map[string]*Backend  `toml:"backend"`
+
+	// Files lists the files this generation was read from, in load order.
+	Files []string `toml:"-"`
+}
+
+// Global holds process-wide settings ([global]).
+type Global struct {
+	// MaxConn is the process-wide limit on concurrent client connections.
+	// Above it listeners stop accepting; new connections wait in the kernel
+	// backlog. Default 50000.
+	MaxConn int `toml:"maxconn"`
+	// EventLoops is the number of event loops; 0 means GOMAXPROCS. Default 0.
+	EventLoops int `toml:"event_loops"`
+	// HardStopAfter bounds a graceful stop (and the life of an old config
+	// generation after a reload): what is still open then is closed.
+	// Default "30s"; "0s" means wait forever.
+	HardStopAfter Duration `toml:"hard_stop_after"`
+	// AccessLog is "stdout", "stderr", "off" or a file path. Default "stdout".
+	AccessLog string `toml:"access_log"`
+}
+
+// Admin configures the admin listener (stats, metrics, runtime API).
+type Admin struct {
+	// Bind is the admin listener's address. Default "" (no admin listener).
+	Bind string `toml:"bind"`
+}
+
+// Mode is a proxy mode.
+type Mode string
+
+// The proxy modes.
+const (
+	ModeHTTP Mode = "http"
+	ModeTCP  Mode = "tcp"
+)
+
+// Timeouts groups every timeout, each a single purpose. A zero Duration
+// means "no timeout" (explicitly written as "0s"). Defaults are applied by
+// the loader from [defaults.timeout], itself defaulted as documented below.
+type Timeouts struct {
+	// Connect bounds one TCP connect attempt to a server. Default "5s".
+	Connect Duration `toml:"connect"`
+	// Client is the client-side inactivity timeout. Default "30s".
+	Client Duration `toml:"client"`
+	// Server is the server-side inactivity timeout (HTTP: also the time to
+	// the response head). Default "30s".
+	Server Duration `toml:"server"`
+	// HTTPRequest bounds the arrival of a whole request head. Default "10s".
+	HTTPRequest Duration `toml:"http_request"`
+	// HTTPKeepAlive bounds idle time between two requests. Default "5s".
+	HTTPKeepAlive Duration `toml:"http_keep_alive"`
+	// Queue bounds the wait for a server slot. Default "5s".
+	Queue Duration `toml:"queue"`
+	// Tunnel is the inactivity timeout once a tunnel is established (TCP
+	// mode after connect, WebSocket); it overrides Client and Server.
+	// Default "1h".
+	Tunnel Duration `toml:"tunnel"`
+}
+
+// Defaults holds what frontends and backends inherit ([defaults]).
+type Defaults struct {
+	// Mode is the default frontend mode. Default "http".
+	Mode Mode `toml:"mode"`
+	// MaxConn is the default per-frontend connection limit; 0 means only the
+	// global limit applies. Default 0.
+	MaxConn int `toml:"maxconn"`
+	// Retries is the number of connect retries after the first attempt.
+	// Default 3.
+	Retries int `toml:"retries"`
+	// Redispatch: on the last retry, pick another server. Default true.
+	Redispatch bool `toml:"redispatch"`
+	// Balance is the default balance algorithm. Default "roundrobin".
+	Balance string `toml:"balance"`
+	// Timeout holds the default timeouts.
+	Timeout Timeouts `toml:"timeout"`
+}
+
+// Frontend is one [frontend.NAME] section, with defaults applied.
+type Frontend struct {
+	Name string `toml:"-"`
+	// Bind lists listen addresses ("host:port", "[v6]:port", ":port").
+	// Required, at least one.
+	Bind []string `toml:"bind"`
+	// Mode is "http" or "tcp". Default: [defaults] mode.
+	Mode Mode `toml:"mode"`
+	// DefaultBackend names the backend used when no route matches. Required.
+	DefaultBackend string `toml:"default_backend"`
+	// MaxConn limits this frontend's concurrent connections; 0 = only the
+	// global limit. Default: [defaults] maxconn.
+	MaxConn int `toml:"maxconn"`
+	// Timeout: client-side timeouts (client, http_request, http_keep_alive,
+	// tunnel) are read from here. Default: [defaults.timeout].
+	Timeout Timeouts `toml:"timeout"`
+	// Route lists HTTP routes, first match wins (HTTP mode only).
+	Route []Route `toml:"route"`
+	// TLS, when set, terminates TLS on this frontend.
+	TLS *TLS `toml:"tls"`
+}
+
+// Route is one [[frontend.NAME.route]] entry.
+type Route struct {
+	Host       string `toml:"host"`
+	PathPrefix string `toml:"path_prefix"`
+	Backend    string `toml:"backend"`
+}
+
+// TLS is a frontend's [frontend.NAME.tls] table.
+type TLS struct {
+	Cert []string `toml:"cert"`
+	ALPN []string `toml:"alpn"`
+}
+
+// Backend is one [backend.NAME] section, with defaults applied.
+type Backend struct {
+	Name string `toml:"-"`
+	// Balance: roundrobin | static-rr | leastconn | random | first | source.
+	// Default: [defaults] balance.
+	Balance string `toml:"balance"`
+	// Retries: connect retries after the first attempt. Default: [defaults].
+	Retries int `toml:"retries"`
+	// Redispatch: on the last retry, pick another server. Default: [defaults].
+	Redispatch bool `toml:"redispatch"`
+	// Timeout: server-side timeouts (connect, server, queue, tunnel) are read
+	// from here. Default: [defaults.timeout].
+	Timeout Timeouts `toml:"timeout"`
+	// Health configures active health checks; nil means none (servers are
+	// then always considered available, as in HAProxy without "check").
+	Health *Health `toml:"health"`
+	// Server lists the servers, in declaration order (which is also their id
+	// order for balance = "first").
+	Server []*Server `toml:"server"`
+}
+
+// Health is a [backend.NAME.health] table.
+type Health struct {
+	// Kind is "tcp" (connect only) or "http". Default "tcp".
+	Kind string `toml:"kind"`
+	// Path is the HTTP check path. Default "/".
+	Path string `toml:"path"`
+	// Interval between two checks of one server. Default "2s".
+	Interval Duration `toml:"interval"`
+	// Timeout bounds one check. Default: Interval.
+	Timeout Duration `toml:"timeout"`
+	// Rise consecutive successes mark a server UP. Default 2, minimum 1.
+	Rise int `toml:"rise"`
+	// Fall consecutive failures mark a server DOWN. Default 3, minimum 1.
+	Fall int `toml:"fall"`
+}
+
+// Server is one [[backend.NAME.server]] entry.
+type Server struct {
+	// Name is unique within its backend. Required.
+	Name string `toml:"name"`
+	// Address is "host:port". Required.
+	Address string `toml:"address"`
+	// Weight is 0..256; 0 drains the server. Default 1.
+	Weight int `toml:"weight"`
+	// Backup servers receive traffic only when no active server is up.
+	Backup bool `toml:"backup"`
+	// MaxConn limits concurrent sessions on this server; 0 = unlimited.
+	// Over it, sessions queue for up to timeout.queue.
+	MaxConn int `toml:"maxconn"`
+}
+
+// Duration is a time.Duration written as a Go duration string ("250ms",
+// "5s", "1h") in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a duration string; negative values are refused.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("invalid duration %q (want e.g. \"250ms\", \"5s\", \"1h\")", string(b))
+	}
+	if v < 0 {
+		return fmt.Errorf("negative duration %q", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
