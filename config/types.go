@@ -17,6 +17,10 @@ type Config struct {
 
 	// Files lists the files this generation was read from, in load order.
 	Files []string `toml:"-"`
+
+	// src says where each key was written, for Validate's messages. It is
+	// nil for a Config built in Go.
+	src *source
 }
 
 // Global holds process-wide settings ([global]).
@@ -113,23 +117,36 @@ type Frontend struct {
 	TLS *TLS `toml:"tls"`
 }
 
-// Route is one [[frontend.NAME.route]] entry.
+// Route is one [[frontend.NAME.route]] entry. A request matches when it
+// matches every condition that is set; a route with no condition matches
+// every request.
 type Route struct {
-	Host       string `toml:"host"`
+	// Host is compared with the request's host, case-insensitively and
+	// without its port. Default "" (any host).
+	Host string `toml:"host"`
+	// PathPrefix must start the request's path; it starts with "/".
+	// Default "" (any path).
 	PathPrefix string `toml:"path_prefix"`
-	Backend    string `toml:"backend"`
+	// Backend names the backend of matching requests. Required.
+	Backend string `toml:"backend"`
 }
 
 // TLS is a frontend's [frontend.NAME.tls] table.
 type TLS struct {
+	// Cert lists PEM files, each holding a certificate chain and its key.
+	// The one whose names match the client's SNI is used; the first is the
+	// default. Required, at least one.
 	Cert []string `toml:"cert"`
+	// ALPN lists the protocols offered in ALPN, in preference order.
+	// Default none (no ALPN).
 	ALPN []string `toml:"alpn"`
 }
 
 // Backend is one [backend.NAME] section, with defaults applied.
 type Backend struct {
 	Name string `toml:"-"`
-	// Balance: roundrobin | static-rr | leastconn | random | first | source.
+	// Balance: roundrobin | static-rr | leastconn | random | first | source
+	// | uri | hdr:<name> (uri and hdr:<name> need an http-mode frontend).
 	// Default: [defaults] balance.
 	Balance string `toml:"balance"`
 	// Retries: connect retries after the first attempt. Default: [defaults].

@@ -1,0 +1,236 @@
+package backend
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/lb-proxy/lb/config"
+)
+
+// checkConfig is a backend's validated [health] table.
+type checkConfig struct {
+	interval time.Duration // between the end of a check and the next start
+	timeout  time.Duration // bounds one check
+	rise     int
+	fall     int
+	probe    prober
+}
+
+// prober runs one health check of addr, bounded by ctx, and classifies the
+// result. It is the extension point for check kinds: "tcp" connects only;
+// "http" will send a request on the connection and read the status once HTTP
+// mode exists.
+type prober interface {
+	probe(ctx context.Context, addr string) (CheckStatus, error)
+}
+
+// newCheckConfig validates h and returns its check configuration, or
+// every problem found.
+func newCheckConfig(h *config.Health, dial func(context.Context, string, string) (net.Conn, error)) (*checkConfig, []error) {
+	var errs []error
+	if h.Interval.Duration <= 0 {
+		errs = append(errs, fmt.Errorf("interval %v must be positive", h.Interval.Duration))
+	}
+	if h.Timeout.Duration < 0 {
+		errs = append(errs, fmt.Errorf("negative timeout %v", h.Timeout.Duration))
+	}
+	if h.Rise < 1 {
+		errs = append(errs, fmt.Errorf("rise %d must be at least 1", h.Rise))
+	}
+	if h.Fall < 1 {
+		errs = append(errs, fmt.Errorf("fall %d must be at least 1", h.Fall))
+	}
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	c := &checkConfig{
+		interval: h.Interval.Duration,
+		timeout:  h.Timeout.Duration,
+		rise:     h.Rise,
+		fall:     h.Fall,
+	}
+	if c.timeout == 0 {
+		c.timeout = c.interval // the documented default
+	}
+	switch h.Kind {
+	case "tcp":
+		c.probe = tcpProbe{dial: dial}
+	case "http":
+		// HTTP checks arrive with HTTP mode; until then an "http" check is a
+		// TCP connect like "tcp". Replace with an httpProbe here.
+		c.probe = tcpProbe{dial: dial}
+	default:
+		errs = append(errs, fmt.Errorf("unknown kind %q (want tcp or http)", h.Kind))
+	}
+	return c, errs
+}
+
+// tcpProbe passes when a TCP connect completes.
+type tcpProbe struct {
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+func (p tcpProbe) probe(ctx context.Context, addr string) (CheckStatus, error) {
+	c, err := p.dial(ctx, "tcp", addr)
+	if err != nil {
+		return classifyDialError(ctx, err), err
+	}
+	c.Close()
+	return CheckL4OK, nil
+}
+
+// classifyDialError maps a failed connect to L4TOUT (check timeout), SOCKERR
+// (the address itself is unusable) or L4CON (refused, unreachable, reset).
+func classifyDialError(ctx context.Context, err error) CheckStatus {
+	var ne net.Error
+	var ae *net.AddrError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded), ctx.Err() != nil,
+		errors.As(err, &ne) && ne.Timeout():
+		return CheckL4TOUT
+	case errors.As(err, &ae):
+		return CheckSockErr
+	}
+	return CheckL4CON
+}
+
+// Start launches the health checks: one goroutine per server, owned by the
+// Backend and stopped by Stop. The first checks are spread over one interval
+// in declaration order. Without a [health] table it does nothing. A Backend
+// is started at most once: later calls, and calls after Stop, do nothing.
+// Safe for concurrent use.
+func (b *Backend) Start() {
+	b.run.mu.Lock()
+	defer b.run.mu.Unlock()
+	if b.run.started {
+		return
+	}
+	b.run.started = true
+	if b.checks == nil || len(b.servers) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b.run.cancel = cancel
+	n := time.Duration(len(b.servers))
+	for i, s := range b.servers {
+		b.run.wg.Add(1)
+		go b.checkLoop(ctx, s, b.checks.interval*time.Duration(i)/n)
+	}
+}
+
+// Stop stops the health checks and waits for their goroutines to return,
+// abandoning checks in flight (their results are not applied). Server
+// states stay as they are. Idempotent and safe for concurrent use.
+func (b *Backend) Stop() {
+	b.run.mu.Lock()
+	b.run.started = true // a Start after Stop does nothing
+	cancel := b.run.cancel
+	b.run.cancel = nil
+	b.run.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	b.run.wg.Wait()
+}
+
+// checkLoop checks s every interval until ctx is done. Servers in MAINT are
+// not checked. Owned by the Backend (b.run.wg).
+func (b *Backend) checkLoop(ctx context.Context, s *Server, delay time.Duration) {
+	defer b.run.wg.Done()
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		if Admin(s.admin.Load()) != AdminMaint {
+			cctx, cancel := context.WithTimeout(ctx, b.checks.timeout)
+			st, err := b.checks.probe.probe(cctx, s.addr)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			b.checkDone(s, st, err)
+		}
+		t.Reset(b.checks.interval)
+	}
+}
+
+// checkDone applies one check result to s with HAProxy's health counter
+// (src/check.c): it runs 0..rise+fall-1 and the server is UP while it is >=
+// rise. A pass increments it and, on reaching rise, snaps it to
+// rise+fall-1; a failure decrements it and, below rise, snaps it to 0. So
+// an UP server that passed a check goes DOWN after fall consecutive
+// failures, a DOWN server goes UP after rise consecutive passes, and a
+// server at its start value (rise) goes DOWN at the first failure. A result
+// that arrives while s is in MAINT is dropped. Waiters are served if s came
+// UP.
+func (b *Backend) checkDone(s *Server, st CheckStatus, err error) {
+	c := b.checks
+	b.mu.Lock()
+	if Admin(s.admin.Load()) == AdminMaint {
+		b.mu.Unlock()
+		return
+	}
+	s.counters.CheckStatus.Store(uint32(st))
+	from, before, wasDown := s.State(), s.health, s.down.Load()
+	if st.ok() {
+		if s.health < c.rise+c.fall-1 {
+			s.health++
+			if s.health >= c.rise {
+				s.health = c.rise + c.fall - 1
+			}
+		}
+	} else {
+		s.counters.ChecksFailed.Add(1)
+		if s.health > 0 {
+			s.health--
+			if s.health < c.rise {
+				s.health = 0
+			}
+		}
+	}
+	down := s.health < c.rise
+	s.down.Store(down)
+	var ev stateEvent
+	if down != wasDown {
+		s.counters.Transitions.Add(1)
+		ev = b.changedLocked(s, from, checkReason(st, err))
+	}
+	health := s.health
+	ready, _ := b.dispatchLocked(nil)
+	b.mu.Unlock()
+	b.logChange(ev)
+	if down == wasDown && health != before {
+		b.log.Debug().Str("event", "health_check").Str("backend", b.name).
+			Str("server", s.name).Str("check_status", st.String()).
+			Str("health", healthString(health, c)).Msg("health check result")
+	}
+	callReady(ready)
+}
+
+// checkReason words a check result as HAProxy's logs do.
+func checkReason(st CheckStatus, err error) string {
+	switch st {
+	case CheckL4OK:
+		return "Layer4 check passed"
+	case CheckL4TOUT:
+		return "Layer4 timeout"
+	case CheckSockErr:
+		return fmt.Sprintf("Socket error, info: %q", errString(err))
+	}
+	return fmt.Sprintf("Layer4 connection problem, info: %q", errString(err))
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}

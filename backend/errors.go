@@ -1,0 +1,21 @@
+package backend
+
+import "errors"
+
+// Outcomes of Acquire that callers branch on, and the queue timeout the
+// session reports. Compare with errors.Is.
+var (
+	// ErrNoServer: no server is usable at all (all DOWN, in maintenance,
+	// draining or weighted 0, actives and backups alike). HAProxy answers 503.
+	ErrNoServer = errors.New("backend: no server available")
+	// ErrQueued: usable servers exist but all are at maxconn; the Waiter was
+	// queued and its Ready will be called once a slot is reserved for it,
+	// unless Cancel returns true first.
+	ErrQueued = errors.New("backend: queued")
+	// ErrQueueFull: a wait was needed but the backend already holds
+	// Options.MaxQueue waiters (or the caller passed no Waiter).
+	ErrQueueFull = errors.New("backend: queue full")
+	// ErrQueueTimeout is never returned by this package: the session returns
+	// it when timeout.queue expires before Ready (HAProxy code sQ, 503).
+	ErrQueueTimeout = errors.New("backend: queue timeout")
+)

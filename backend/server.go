@@ -1,0 +1,207 @@
+package backend
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// maxWeight is HAProxy's maximum server weight.
+const maxWeight = 256
+
+// Server is one server of a Backend. Its methods are safe for concurrent
+// use. A *Server lives as long as its Backend; sessions may keep it while
+// they hold a slot on it.
+type Server struct {
+	b       *Backend
+	idx     int // declaration index in b.servers; immutable
+	name    string
+	addr    string
+	backup  bool
+	maxConn int64 // 0 = unlimited; immutable
+
+	// cur counts reserved slots. atomic: incremented under b.mu only (so a
+	// check-then-reserve never overshoots maxConn), decremented by Release
+	// without the lock.
+	cur atomic.Int64
+	// weight is 0..256. atomic: written by SetWeight under b.mu, read by the
+	// policies under b.mu and by State without it.
+	weight atomic.Int32
+	// admin is an Admin. atomic: written by SetAdmin under b.mu, read
+	// anywhere.
+	admin atomic.Uint32
+	// down is the health state (true = DOWN). atomic: written under b.mu by
+	// the checker and SetAdmin, read anywhere.
+	down atomic.Bool
+
+	// health is HAProxy's check counter, 0..rise+fall-1, UP while >= rise.
+	// Owned by b.mu.
+	health int
+	// queue holds waiters bound to this server (deterministic policies).
+	// Owned by b.mu.
+	queue waitQueue
+	// kick wakes the checker for an immediate check (leaving MAINT).
+	// Buffered (1); sends never block.
+	kick chan struct{}
+
+	counters ServerCounters
+}
+
+// ServerCounters are a server's metrics. Every field is written by package
+// backend only; atomic: read by the metrics collector.
+type ServerCounters struct {
+	// SessionsTotal counts slots reserved on this server (directly by
+	// Acquire or from a queue). Written under Backend.mu.
+	SessionsTotal atomic.Uint64
+	// ConnectErrors counts ConnFailed calls (failed connects reported by
+	// the session).
+	ConnectErrors atomic.Uint64
+	// QueueCurrent is the number of waiters in this server's own queue
+	// (deterministic policies only; others queue on the backend). Written
+	// under Backend.mu.
+	QueueCurrent atomic.Int64
+	// QueueMax is the highest QueueCurrent seen. Written under Backend.mu.
+	QueueMax atomic.Int64
+	// Transitions counts health transitions UP->DOWN and DOWN->UP. Written
+	// under Backend.mu.
+	Transitions atomic.Uint64
+	// ChecksFailed counts failed health checks. Written by the checker.
+	ChecksFailed atomic.Uint64
+	// CheckStatus is the CheckStatus of the last completed check. Written
+	// by the checker under Backend.mu.
+	CheckStatus atomic.Uint32
+	// LastChange is the time of the last State change, in Unix nanoseconds
+	// (0: none since start). Written under Backend.mu.
+	LastChange atomic.Int64
+}
+
+// Name returns the configured name. Immutable.
+func (s *Server) Name() string { return s.name }
+
+// Addr returns the configured "host:port". Immutable.
+func (s *Server) Addr() string { return s.addr }
+
+// Backup reports whether this is a backup server. Immutable.
+func (s *Server) Backup() bool { return s.backup }
+
+// MaxConn returns the configured slot limit; 0 means unlimited. Immutable.
+func (s *Server) MaxConn() int64 { return s.maxConn }
+
+// Current returns the number of slots in use (reserved and not yet
+// released). Lock-free.
+func (s *Server) Current() int64 { return s.cur.Load() }
+
+// Weight returns the current weight (0..256). Lock-free.
+func (s *Server) Weight() int { return int(s.weight.Load()) }
+
+// Admin returns the current admin state. Lock-free.
+func (s *Server) Admin() Admin { return Admin(s.admin.Load()) }
+
+// Counters returns the server's metrics. The pointer lives as long as the
+// Server; callers only read it.
+func (s *Server) Counters() *ServerCounters { return &s.counters }
+
+// State returns the server's state (see State for precedence). Lock-free;
+// it may be stale by the time the caller looks at it.
+func (s *Server) State() State {
+	switch {
+	case Admin(s.admin.Load()) == AdminMaint:
+		return StateMaint
+	case s.down.Load():
+		return StateDown
+	case Admin(s.admin.Load()) == AdminDrain || s.weight.Load() == 0:
+		return StateDrain
+	}
+	return StateUp
+}
+
+// usable reports whether s may take new balanced sessions, ignoring
+// slot fullness: health UP, admin Ready and weight > 0.
+func (s *Server) usable() bool {
+	return !s.down.Load() && Admin(s.admin.Load()) == AdminReady && s.weight.Load() > 0
+}
+
+// hasFreeSlot reports whether a slot can be reserved now.
+func (s *Server) hasFreeSlot() bool {
+	return s.maxConn == 0 || s.cur.Load() < s.maxConn
+}
+
+// SetAdmin sets the admin state. Drain stops new balanced sessions, Maint
+// stops all new sessions and pauses health checks; established sessions are
+// never touched. Leaving Maint with health checks configured restarts the
+// health state as at process start and checks at once. Queued waiters that
+// can now be served are served before SetAdmin returns (their Ready is called
+// from this goroutine). Safe for concurrent use.
+func (s *Server) SetAdmin(a Admin) {
+	if a >= numAdmins {
+		panic("backend: invalid Admin " + a.String())
+	}
+	b := s.b
+	b.mu.Lock()
+	from := s.State()
+	old := Admin(s.admin.Swap(uint32(a)))
+	if old == AdminMaint && a != AdminMaint && b.checks != nil {
+		// As at process start: UP, but DOWN at the first failed check.
+		s.health = b.checks.rise
+		s.down.Store(false)
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+	ev := b.changedLocked(s, from, "admin set to "+a.String())
+	ready, _ := b.dispatchLocked(nil)
+	b.mu.Unlock()
+	b.logChange(ev)
+	callReady(ready)
+}
+
+// SetWeight sets the weight, clamped to 0..256. Weight 0 drains the server
+// (no new balanced sessions). roundrobin, leastconn, random and the hash
+// policies use the new weight at once; static-rr keeps the rotation built at
+// start and only honours the move to or from 0. Safe for concurrent use.
+func (s *Server) SetWeight(w int) {
+	w = min(max(w, 0), maxWeight)
+	b := s.b
+	b.mu.Lock()
+	from := s.State()
+	s.weight.Store(int32(w))
+	ev := b.changedLocked(s, from, "weight set")
+	ready, _ := b.dispatchLocked(nil)
+	b.mu.Unlock()
+	b.logChange(ev)
+	callReady(ready)
+}
+
+// Release frees one slot reserved by Acquire or handed over by Ready. When
+// waiters are queued, the slot goes to the next one that this server (or,
+// for the backend queue, any server now free) may serve, and its Ready is
+// called from this goroutine. Safe for concurrent use; lock-free when nothing
+// is queued. Precondition: the caller holds a slot on s; a Release without
+// one panics, since it would corrupt maxconn accounting.
+func (s *Server) Release() {
+	if s.cur.Add(-1) < 0 {
+		panic("backend: Release without a reserved slot on server " + s.name)
+	}
+	b := s.b
+	// Pairs with Acquire, which bumps QueueCurrent and then re-reads the
+	// slot counts (dispatchLocked); we decrement cur and then read
+	// QueueCurrent. Both are sequentially consistent atomics, so either we
+	// see the new waiter or Acquire sees our free slot.
+	if b.counters.QueueCurrent.Load() == 0 {
+		return
+	}
+	b.mu.Lock()
+	ready, _ := b.dispatchLocked(nil)
+	b.mu.Unlock()
+	callReady(ready)
+}
+
+// ConnFailed records a failed connect attempt to s reported by the
+// session. It only counts (metrics); it does not affect health. Lock-free.
+func (s *Server) ConnFailed() {
+	s.counters.ConnectErrors.Add(1)
+	s.b.counters.ConnectErrors.Add(1)
+}
+
+// stampLocked records a state change time.
+func (s *Server) stampLocked(now time.Time) { s.counters.LastChange.Store(now.UnixNano()) }

@@ -1,0 +1,152 @@
+package config
+
+import (
+	"reflect"
+	"time"
+)
+
+// The built-in defaults. Each is also written in the doc comment of its
+// field in types.go and in docs/config.md; change all three together.
+const (
+	defaultMaxConn        = 50000
+	defaultHardStopAfter  = 30 * time.Second
+	defaultAccessLog      = "stdout"
+	defaultMode           = ModeHTTP
+	defaultRetries        = 3
+	defaultRedispatch     = true
+	defaultBalance        = "roundrobin"
+	defaultHealthKind     = "tcp"
+	defaultHealthPath     = "/"
+	defaultHealthInterval = 2 * time.Second
+	defaultHealthRise     = 2
+	defaultHealthFall     = 3
+	defaultWeight         = 1
+)
+
+// defaultTimeouts is what [defaults.timeout] holds for each key it does not
+// set.
+var defaultTimeouts = Timeouts{
+	Connect:       Duration{5 * time.Second},
+	Client:        Duration{30 * time.Second},
+	Server:        Duration{30 * time.Second},
+	HTTPRequest:   Duration{10 * time.Second},
+	HTTPKeepAlive: Duration{5 * time.Second},
+	Queue:         Duration{5 * time.Second},
+	Tunnel:        Duration{time.Hour},
+}
+
+// applyDefaults fills in every key the files left unset, and is the only
+// place that does. The order is: built-in values into [global], [defaults]
+// and [defaults.timeout]; then [defaults] into each frontend and backend,
+// and [defaults.timeout] into their timeout tables key by key; then the
+// built-in values of health checks and servers. It also sets Frontend.Name
+// and Backend.Name from their table keys.
+//
+// Precondition: c was produced by decode, so c.src knows which keys were
+// set. A key written with its zero value ("maxconn = 0") counts as set.
+func applyDefaults(c *Config) {
+	s := c.src
+	unset := func(path string) bool { return !s.isSet(path) }
+
+	g := &c.Global
+	if unset("global.maxconn") {
+		g.MaxConn = defaultMaxConn
+	}
+	if unset("global.hard_stop_after") {
+		g.HardStopAfter = Duration{defaultHardStopAfter}
+	}
+	if unset("global.access_log") {
+		g.AccessLog = defaultAccessLog
+	}
+
+	d := &c.Defaults
+	if unset("defaults.mode") {
+		d.Mode = defaultMode
+	}
+	if unset("defaults.retries") {
+		d.Retries = defaultRetries
+	}
+	if unset("defaults.redispatch") {
+		d.Redispatch = defaultRedispatch
+	}
+	if unset("defaults.balance") {
+		d.Balance = defaultBalance
+	}
+	inheritTimeouts(s, &d.Timeout, "defaults.timeout", defaultTimeouts, "")
+
+	for name, f := range c.Frontends {
+		p := joinKey("frontend", name)
+		f.Name = name
+		if unset(p + ".mode") {
+			f.Mode = d.Mode
+			s.inherit(p+".mode", "defaults.mode")
+		}
+		if unset(p + ".maxconn") {
+			f.MaxConn = d.MaxConn
+			s.inherit(p+".maxconn", "defaults.maxconn")
+		}
+		inheritTimeouts(s, &f.Timeout, p+".timeout", d.Timeout, "defaults.timeout")
+	}
+
+	for name, b := range c.Backends {
+		p := joinKey("backend", name)
+		b.Name = name
+		if unset(p + ".balance") {
+			b.Balance = d.Balance
+			s.inherit(p+".balance", "defaults.balance")
+		}
+		if unset(p + ".retries") {
+			b.Retries = d.Retries
+			s.inherit(p+".retries", "defaults.retries")
+		}
+		if unset(p + ".redispatch") {
+			b.Redispatch = d.Redispatch
+		}
+		inheritTimeouts(s, &b.Timeout, p+".timeout", d.Timeout, "defaults.timeout")
+
+		if h := b.Health; h != nil {
+			hp := p + ".health"
+			if unset(hp + ".kind") {
+				h.Kind = defaultHealthKind
+			}
+			if unset(hp + ".path") {
+				h.Path = defaultHealthPath
+			}
+			if unset(hp + ".interval") {
+				h.Interval = Duration{defaultHealthInterval}
+			}
+			if unset(hp + ".timeout") {
+				h.Timeout = h.Interval
+				s.inherit(hp+".timeout", hp+".interval")
+			}
+			if unset(hp + ".rise") {
+				h.Rise = defaultHealthRise
+			}
+			if unset(hp + ".fall") {
+				h.Fall = defaultHealthFall
+			}
+		}
+
+		for i, srv := range b.Server {
+			if srv != nil && unset(indexKey(p+".server", i)+".weight") {
+				srv.Weight = defaultWeight
+			}
+		}
+	}
+}
+
+// inheritTimeouts copies into t, key by key, each timeout of from that the
+// table at path does not set. When fromPath is not "", the copied keys are
+// recorded as inherited from fromPath's keys.
+func inheritTimeouts(s *source, t *Timeouts, path string, from Timeouts, fromPath string) {
+	dst, src := reflect.ValueOf(t).Elem(), reflect.ValueOf(from)
+	for key, i := range tomlFields(dst.Type()) {
+		if s.isSet(path + "." + key) {
+			continue
+		}
+		dst.Field(i).Set(src.Field(i))
+		if fromPath != "" {
+			s.inherit(path+"."+key, fromPath+"."+key)
+		}
+	}
+}

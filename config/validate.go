@@ -1,0 +1,335 @@
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Validate checks c against every rule of docs/config.md and returns nil or
+// an *Error listing all the problems found. Load and Parse call it on the
+// defaulted configuration; call it again only on a Config built or changed
+// in Go, whose problems then carry no line numbers.
+//
+// Validate does not apply defaults: on a Config built in Go, a zero value
+// is checked as written (global.maxconn = 0 is a problem).
+func (c *Config) Validate() error {
+	r := newReport(c.src)
+	c.validate(r)
+	return r.err()
+}
+
+// validate adds every problem of c to r.
+func (c *Config) validate(r *report) {
+	// bound maps each listening address (normalized) to the path that
+	// binds it first.
+	bound := make(map[string]string)
+	bind := func(path, addr string) {
+		if err := checkAddr(addr, true); err != nil {
+			r.add(path, "%v", err)
+			return
+		}
+		key := normalizeAddr(addr)
+		if first, dup := bound[key]; dup {
+			r.add(path, "address %q is already bound by %s%s", addr, first, c.src.at(first))
+			return
+		}
+		bound[key] = path
+	}
+
+	g := c.Global
+	if g.MaxConn < 1 {
+		r.add("global.maxconn", "must be at least 1, got %d", g.MaxConn)
+	}
+	if g.EventLoops < 0 {
+		r.add("global.event_loops", "must not be negative (0 means GOMAXPROCS), got %d", g.EventLoops)
+	}
+	if g.AccessLog == "" {
+		r.add("global.access_log", `must not be empty (write "off" to disable the access log)`)
+	}
+	if c.Admin.Bind != "" {
+		bind("admin.bind", c.Admin.Bind)
+	}
+
+	d := c.Defaults
+	checkMode(r, "defaults.mode", d.Mode)
+	if d.MaxConn < 0 {
+		r.add("defaults.maxconn", "must not be negative (0 means no per-frontend limit), got %d", d.MaxConn)
+	}
+	if d.Retries < 0 {
+		r.add("defaults.retries", "must not be negative, got %d", d.Retries)
+	}
+	checkBalance(r, "defaults.balance", d.Balance)
+
+	backendNames := slices.Collect(maps.Keys(c.Backends))
+	knownBackend := func(path, name string) {
+		switch {
+		case name == "":
+			r.add(path, "required: the name of a [backend.NAME] section")
+		case c.Backends[name] == nil:
+			r.add(path, "unknown backend %q%s", name, didYouMean(name, backendNames))
+		}
+	}
+
+	if len(c.Frontends) == 0 {
+		r.add("frontend", "no frontend defined; at least one [frontend.NAME] section is required")
+	}
+	// tcpUser maps a backend name to a tcp-mode frontend that uses it.
+	tcpUser := make(map[string]string)
+	for _, name := range c.sectionOrder("frontend", slices.Collect(maps.Keys(c.Frontends))) {
+		f, p := c.Frontends[name], joinKey("frontend", name)
+		if len(f.Bind) == 0 {
+			r.add(p+".bind", `required: at least one address, such as ["0.0.0.0:80"]`)
+		}
+		for i, a := range f.Bind {
+			bind(indexKey(p+".bind", i), a)
+		}
+		checkMode(r, p+".mode", f.Mode)
+		if f.MaxConn < 0 {
+			r.add(p+".maxconn", "must not be negative (0 means only global.maxconn applies), got %d", f.MaxConn)
+		}
+		knownBackend(p+".default_backend", f.DefaultBackend)
+		if f.Mode == ModeTCP {
+			tcpUser[f.DefaultBackend] = p
+			if len(f.Route) > 0 {
+				r.add(p+".route", "routes apply only in http mode; this frontend is in tcp mode")
+			}
+		}
+		for i, rt := range f.Route {
+			rp := indexKey(p+".route", i)
+			knownBackend(rp+".backend", rt.Backend)
+			if rt.PathPrefix != "" && !strings.HasPrefix(rt.PathPrefix, "/") {
+				r.add(rp+".path_prefix", `must start with "/", got %q`, rt.PathPrefix)
+			}
+		}
+		if t := f.TLS; t != nil {
+			if len(t.Cert) == 0 {
+				r.add(p+".tls.cert", "required: at least one certificate file (chain and key in PEM)")
+			}
+			for i, cert := range t.Cert {
+				if cert == "" {
+					r.add(indexKey(p+".tls.cert", i), "must not be empty")
+				}
+			}
+			for i, proto := range t.ALPN {
+				if proto == "" {
+					r.add(indexKey(p+".tls.alpn", i), "must not be empty")
+				}
+			}
+		}
+	}
+
+	for _, name := range c.sectionOrder("backend", backendNames) {
+		b, p := c.Backends[name], joinKey("backend", name)
+		if checkBalance(r, p+".balance", b.Balance) && balanceNeedsHTTP(b.Balance) && tcpUser[name] != "" {
+			r.add(p+".balance", "balance %q needs http mode, but tcp-mode %s uses this backend", b.Balance, tcpUser[name])
+		}
+		if b.Retries < 0 {
+			r.add(p+".retries", "must not be negative, got %d", b.Retries)
+		}
+		if h := b.Health; h != nil {
+			hp := p + ".health"
+			switch h.Kind {
+			case "tcp":
+			case "http":
+				if !strings.HasPrefix(h.Path, "/") {
+					r.add(hp+".path", `must start with "/", got %q`, h.Path)
+				}
+			default:
+				r.add(hp+".kind", `invalid kind %q (want "tcp" or "http")`, h.Kind)
+			}
+			if h.Interval.Duration <= 0 {
+				r.add(hp+".interval", "must be greater than 0, got %q", h.Interval)
+			}
+			if h.Timeout.Duration <= 0 {
+				r.add(hp+".timeout", "must be greater than 0, got %q", h.Timeout)
+			}
+			if h.Rise < 1 {
+				r.add(hp+".rise", "must be at least 1, got %d", h.Rise)
+			}
+			if h.Fall < 1 {
+				r.add(hp+".fall", "must be at least 1, got %d", h.Fall)
+			}
+		}
+		if len(b.Server) == 0 {
+			r.add(p+".server", "at least one server is required ([[%s.server]] with name and address)", p)
+		}
+		// seen maps each server name to the path of its first use.
+		seen := make(map[string]string)
+		for i, s := range b.Server {
+			sp := indexKey(p+".server", i)
+			switch first, dup := seen[s.Name]; {
+			case s.Name == "":
+				r.add(sp+".name", "required")
+			case dup:
+				r.add(sp+".name", "duplicate server name %q, already used by %s%s", s.Name, first, c.src.at(first))
+			default:
+				seen[s.Name] = sp
+			}
+			if s.Address == "" {
+				r.add(sp+".address", `required: "host:port"`)
+			} else if err := checkAddr(s.Address, false); err != nil {
+				r.add(sp+".address", "%v", err)
+			}
+			if s.Weight < 0 || s.Weight > 256 {
+				r.add(sp+".weight", "must be between 0 and 256, got %d", s.Weight)
+			}
+			if s.MaxConn < 0 {
+				r.add(sp+".maxconn", "must not be negative (0 means unlimited), got %d", s.MaxConn)
+			}
+		}
+	}
+}
+
+// sectionOrder returns names sorted by the line their [kind.NAME] section
+// starts at, then by name, so that "first" and "second" in messages follow
+// the file.
+func (c *Config) sectionOrder(kind string, names []string) []string {
+	line := func(name string) position {
+		pos, _ := c.src.locate(joinKey(kind, name))
+		return pos
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		pa, pb := line(a), line(b)
+		return cmp.Or(cmp.Compare(pa.file, pb.file), cmp.Compare(pa.line, pb.line), strings.Compare(a, b))
+	})
+	return names
+}
+
+// at returns " at line N" (or " at FILE line N") for path, "" when unknown.
+func (s *source) at(path string) string {
+	if d := s.describe(path); d != "" {
+		return " at " + d
+	}
+	return ""
+}
+
+func checkMode(r *report, path string, m Mode) {
+	if m != ModeHTTP && m != ModeTCP {
+		r.add(path, `invalid mode %q (want "http" or "tcp")`, m)
+	}
+}
+
+// checkBalance reports whether b is a balance algorithm, adding a problem
+// to r if not.
+func checkBalance(r *report, path, b string) bool {
+	switch b {
+	case "roundrobin", "static-rr", "leastconn", "random", "first", "source", "uri":
+		return true
+	}
+	name, ok := strings.CutPrefix(b, "hdr:")
+	switch {
+	case !ok:
+		r.add(path, "unknown balance %q (want roundrobin, static-rr, leastconn, random, first, source, uri or hdr:<name>)", b)
+	case name == "":
+		r.add(path, `balance "hdr:" needs a header name, such as "hdr:X-User"`)
+	case !isToken(name):
+		r.add(path, "invalid header name %q in balance %q", name, b)
+	default:
+		return true
+	}
+	return false
+}
+
+// balanceNeedsHTTP reports whether the balance algorithm b reads the HTTP
+// request.
+func balanceNeedsHTTP(b string) bool {
+	return b == "uri" || strings.HasPrefix(b, "hdr:")
+}
+
+// isToken reports whether s is an HTTP token (RFC 9110, section 5.6.2), the
+// syntax of a header field name.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkAddr returns an error unless addr is "host:port" with a numeric port
+// in 1-65535 and a host that is an IPv4 address, a bracketed IPv6 address
+// or a DNS name. emptyHost allows ":port" (listen on every address).
+func checkAddr(addr string, emptyHost bool) error {
+	bad := func(why string) error { return fmt.Errorf("invalid address %q: %s", addr, why) }
+	if strings.Contains(addr, "://") {
+		return bad(`want "host:port", without a scheme`)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		var ae *net.AddrError
+		switch {
+		case errors.As(err, &ae) && ae.Err == "missing port in address":
+			return bad("missing port")
+		case errors.As(err, &ae) && ae.Err == "too many colons in address":
+			return bad(`too many colons (write an IPv6 address in brackets: "[::1]:80")`)
+		case errors.As(err, &ae):
+			return bad(strings.TrimSuffix(ae.Err, " in address"))
+		}
+		return bad(err.Error())
+	}
+	if port == "" {
+		return bad("missing port")
+	}
+	if n, err := strconv.Atoi(port); err != nil || port[0] < '0' || port[0] > '9' || n < 1 || n > 65535 {
+		return bad(fmt.Sprintf("invalid port %q (want 1-65535)", port))
+	}
+	switch ip, err := netip.ParseAddr(host); {
+	case host == "":
+		if !emptyHost {
+			return bad("missing host")
+		}
+	case strings.HasPrefix(addr, "["):
+		if err != nil || !ip.Is6() {
+			return bad(fmt.Sprintf("invalid IPv6 address %q", host))
+		}
+	case err == nil:
+	case !isHostname(host):
+		return bad(fmt.Sprintf("invalid host %q", host))
+	}
+	return nil
+}
+
+// isHostname reports whether s is a plausible DNS name: dot-separated
+// labels of letters, digits, '-' and '_', each 1-63 bytes, 253 bytes in all;
+// a final dot is allowed.
+func isHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// normalizeAddr returns a canonical form of a valid listen address, so that
+// "[::0]:80" and "[::]:80" compare equal.
+func normalizeAddr(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip, err := netip.ParseAddr(host); err == nil {
+		host = ip.String()
+	}
+	n, _ := strconv.Atoi(port)
+	return net.JoinHostPort(host, strconv.Itoa(n))
+}

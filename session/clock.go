@@ -1,0 +1,35 @@
+package session
+
+import "time"
+
+// Clock is the session's source of time. Timeouts are computed as absolute
+// deadlines from Now and waited for with NewTimer, so a test can drive them
+// with a fake clock instead of sleeping.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a timer that delivers on C() once d has elapsed.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is the part of *time.Timer the session uses.
+type Timer interface {
+	C() <-chan time.Time
+	// Reset re-arms the timer; the caller has drained C or knows it fired.
+	Reset(d time.Duration)
+	Stop() bool
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now().
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// NewTimer wraps time.NewTimer.
+func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+
+type sysTimer struct{ t *time.Timer }
+
+func (t sysTimer) C() <-chan time.Time   { return t.t.C }
+func (t sysTimer) Reset(d time.Duration) { t.t.Reset(d) }
+func (t sysTimer) Stop() bool            { return t.t.Stop() }

@@ -1,0 +1,238 @@
+package session
+
+import (
+	"context"
+	"hash/fnv"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/lb-proxy/lb/backend"
+	"github.com/lb-proxy/lb/config"
+)
+
+// Conn is what a session needs from a connection: a stream socket that can
+// half-close and expose its descriptor for splice. *net.TCPConn is one.
+type Conn interface {
+	net.Conn
+	CloseWrite() error
+	SyscallConn() (syscall.RawConn, error)
+}
+
+// Dialer opens server connections. Dial must give up after timeout (0 = no
+// limit of its own) or when ctx ends.
+type Dialer interface {
+	Dial(ctx context.Context, addr string, timeout time.Duration) (Conn, error)
+}
+
+// NetDialer is the real Dialer: TCP through the kernel.
+type NetDialer struct{}
+
+// Dial connects with a net.Dialer bounded by timeout.
+func (NetDialer) Dial(ctx context.Context, addr string, timeout time.Duration) (Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// Env is what every session of a process shares: clock, dialer, pipe pool,
+// access log, and the stop machinery. Build it with NewEnv.
+type Env struct {
+	Clock     Clock
+	Dialer    Dialer
+	Pipes     *PipePool
+	AccessLog zerolog.Logger // one line per session; zerolog.Nop() when off
+
+	ctx    context.Context // cancelled by Kill; bounds dials
+	kill   context.CancelFunc
+	active sync.WaitGroup // sessions in progress
+
+	current atomic.Int64 // atomic: sessions in progress, all frontends
+}
+
+// NewEnv returns an Env; nil fields of o get real defaults.
+func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logger) *Env {
+	if clock == nil {
+		clock = SystemClock{}
+	}
+	if dialer == nil {
+		dialer = NetDialer{}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog, ctx: ctx, kill: cancel}
+}
+
+// Kill aborts every session in progress (termination cause K) and makes new
+// ones end at once. Used at the end of hard_stop_after. Safe to call twice.
+func (e *Env) Kill() { e.kill() }
+
+// Wait blocks until no session is in progress.
+func (e *Env) Wait() { e.active.Wait() }
+
+// Current returns the number of sessions in progress.
+func (e *Env) Current() int64 { return e.current.Load() }
+
+// Target is a backend as sessions see it: its servers and its settings.
+type Target struct {
+	BE  *backend.Backend
+	Cfg *config.Backend
+}
+
+// Frontend is the runtime form of one frontend, shared by its sessions and
+// immutable once built (a reload builds a new one).
+type Frontend struct {
+	Name     string
+	Mode     config.Mode
+	Timeouts config.Timeouts // client-side timeouts are read from here
+	Default  *Target         // default_backend
+	Env      *Env
+
+	SessionsTotal   atomic.Int64 // atomic: read by the metrics collector
+	SessionsCurrent atomic.Int64 // atomic: read by the metrics collector
+	BytesIn         atomic.Int64 // atomic: client-to-server bytes
+	BytesOut        atomic.Int64 // atomic: server-to-client bytes
+}
+
+// State is where a session is in its life. Transitions:
+//
+//	Accepted -> Queued       all usable servers are full (maxconn)
+//	Accepted -> Connecting   a server slot was granted at once
+//	Queued -> Connecting     a slot was handed over
+//	Connecting -> Connecting a retry (same server, or another on redispatch)
+//	Connecting -> Forwarding the server accepted the connection
+//	any -> Closed            end, error, timeout or kill
+type State uint8
+
+// The states.
+const (
+	StateAccepted State = iota
+	StateQueued
+	StateConnecting
+	StateForwarding
+	StateClosed
+	stateEnd
+)
+
+var stateNames = [...]string{
+	StateAccepted:   "accepted",
+	StateQueued:     "queued",
+	StateConnecting: "connecting",
+	StateForwarding: "forwarding",
+	StateClosed:     "closed",
+}
+
+// String names the state.
+func (st State) String() string {
+	if st < stateEnd {
+		return stateNames[st]
+	}
+	return "state(?)"
+}
+
+// Session is one client connection's life. All fields are owned by the
+// session goroutine except the activity stamps and pump counters, which the
+// pump goroutines update atomically.
+type Session struct {
+	fe     *Frontend
+	target *Target
+	fc, bc Conn
+	srv    *backend.Server
+	state  State
+	term   Term
+
+	accepted     time.Time
+	tw, tc       time.Duration // time queued, time connecting (all attempts)
+	connected    bool
+	retries      int
+	redispatched bool
+
+	fcAct, bcAct atomic.Int64 // unix ns of the last byte moved on fc / bc
+	req, res     pump
+}
+
+// Serve runs a session on fc until it ends; release is called once fc is
+// closed (it returns the listener's connection slots). Serve blocks: the
+// listener runs it on its own goroutine.
+func (f *Frontend) Serve(fc Conn, release func()) {
+	env := f.Env
+	env.active.Add(1)
+	env.current.Add(1)
+	f.SessionsTotal.Add(1)
+	f.SessionsCurrent.Add(1)
+	s := &Session{fe: f, target: f.Default, fc: fc, accepted: env.Clock.Now()}
+	s.runTCP()
+	s.state = StateClosed
+	fc.Close()
+	if s.bc != nil {
+		s.bc.Close()
+	}
+	if s.srv != nil {
+		s.srv.Release()
+	}
+	release()
+	f.BytesIn.Add(s.req.bytes.Load())
+	f.BytesOut.Add(s.res.bytes.Load())
+	s.log()
+	f.SessionsCurrent.Add(-1)
+	env.current.Add(-1)
+	env.active.Done()
+}
+
+// runTCP is TCP mode: no analyzers, so no HOLD: connect at once, then let
+// the two channels forward autonomously.
+func (s *Session) runTCP() {
+	if !s.connect() {
+		return
+	}
+	s.forward()
+}
+
+// sourceKey hashes the client's IP for balance = "source".
+func sourceKey(a net.Addr) uint64 {
+	h := fnv.New64a()
+	if ta, ok := a.(*net.TCPAddr); ok {
+		h.Write(ta.IP)
+	} else {
+		h.Write([]byte(a.String()))
+	}
+	return h.Sum64()
+}
+
+// log writes the session's single access-log line.
+func (s *Session) log() {
+	ev := s.fe.Env.AccessLog.Info()
+	if ev == nil {
+		return
+	}
+	now := s.fe.Env.Clock.Now()
+	tc := int64(-1)
+	if s.connected {
+		tc = s.tc.Milliseconds()
+	}
+	ev.Str("client", s.fc.RemoteAddr().String()).
+		Str("frontend", s.fe.Name).
+		Str("mode", string(s.fe.Mode)).
+		Str("backend", s.target.Cfg.Name)
+	if s.srv != nil {
+		ev.Str("server", s.srv.Name())
+	} else {
+		ev.Str("server", "<NOSRV>")
+	}
+	ev.Int64("Tw", s.tw.Milliseconds()).
+		Int64("Tc", tc).
+		Int64("Tt", now.Sub(s.accepted).Milliseconds()).
+		Int64("bytes_in", s.req.bytes.Load()).
+		Int64("bytes_out", s.res.bytes.Load()).
+		Int64("bytes_spliced", s.req.spliced.Load()+s.res.spliced.Load()).
+		Int("retries", s.retries).
+		Bool("redispatched", s.redispatched).
+		Str("term", s.term.String()).
+		Send()
+}
