@@ -64,22 +64,29 @@ type Backend struct {
 	counters BackendCounters
 }
 
-// BackendCounters are a backend's metrics. Every field is written by
-// package backend only; atomic: read by the metrics collector.
+// BackendCounters are a backend's metrics. Package backend writes them;
+// callers only read them.
 type BackendCounters struct {
 	// SessionsTotal counts slots reserved on any server of the backend.
+	// atomic: written by Acquire and queue dispatch under Backend.mu; read by
+	// the metrics collector.
 	SessionsTotal atomic.Uint64
 	// ConnectErrors counts ConnFailed calls on any server of the backend.
+	// atomic: written by ConnFailed; read by the metrics collector.
 	ConnectErrors atomic.Uint64
 	// QueueCurrent is the number of queued waiters (backend queue and all
-	// server queues). Written under Backend.mu; Release reads it without the
-	// lock to skip dispatching when nothing waits.
+	// server queues). atomic: written under Backend.mu; read without it by
+	// Release (to skip dispatching when nothing waits) and by the metrics
+	// collector.
 	QueueCurrent atomic.Int64
-	// QueueMax is the highest QueueCurrent seen. Written under Backend.mu.
+	// QueueMax is the highest QueueCurrent seen. atomic: written under
+	// Backend.mu; read by the metrics collector.
 	QueueMax atomic.Int64
-	// QueueFull counts Acquire calls refused with ErrQueueFull.
+	// QueueFull counts Acquire calls refused with ErrQueueFull. atomic:
+	// written by Acquire; read by the metrics collector.
 	QueueFull atomic.Uint64
-	// NoServer counts Acquire calls refused with ErrNoServer.
+	// NoServer counts Acquire calls refused with ErrNoServer. atomic:
+	// written by Acquire; read by the metrics collector.
 	NoServer atomic.Uint64
 }
 

@@ -46,31 +46,37 @@ type Server struct {
 	counters ServerCounters
 }
 
-// ServerCounters are a server's metrics. Every field is written by package
-// backend only; atomic: read by the metrics collector.
+// ServerCounters are a server's metrics. Package backend writes them;
+// callers only read them.
 type ServerCounters struct {
-	// SessionsTotal counts slots reserved on this server (directly by
-	// Acquire or from a queue). Written under Backend.mu.
+	// SessionsTotal counts slots reserved on this server, directly by
+	// Acquire or from a queue. atomic: written under Backend.mu; read by the
+	// metrics collector.
 	SessionsTotal atomic.Uint64
-	// ConnectErrors counts ConnFailed calls (failed connects reported by
-	// the session).
+	// ConnectErrors counts failed connects reported by the session.
+	// atomic: written by ConnFailed; read by the metrics collector.
 	ConnectErrors atomic.Uint64
 	// QueueCurrent is the number of waiters in this server's own queue
-	// (deterministic policies only; others queue on the backend). Written
-	// under Backend.mu.
+	// (hash policies only; the others queue on the backend). atomic: written
+	// under Backend.mu; read by the metrics collector.
 	QueueCurrent atomic.Int64
-	// QueueMax is the highest QueueCurrent seen. Written under Backend.mu.
+	// QueueMax is the highest QueueCurrent seen. atomic: written under
+	// Backend.mu; read by the metrics collector.
 	QueueMax atomic.Int64
-	// Transitions counts health transitions UP->DOWN and DOWN->UP. Written
-	// under Backend.mu.
+	// Transitions counts health transitions, UP->DOWN and DOWN->UP.
+	// atomic: written by the checker under Backend.mu; read by the metrics
+	// collector.
 	Transitions atomic.Uint64
-	// ChecksFailed counts failed health checks. Written by the checker.
+	// ChecksFailed counts failed health checks. atomic: written by the
+	// checker under Backend.mu; read by the metrics collector.
 	ChecksFailed atomic.Uint64
-	// CheckStatus is the CheckStatus of the last completed check. Written
-	// by the checker under Backend.mu.
+	// CheckStatus is the CheckStatus of the last completed check (UNK
+	// without checks, INI before the first). atomic: written by the checker
+	// under Backend.mu; read by the metrics collector.
 	CheckStatus atomic.Uint32
-	// LastChange is the time of the last State change, in Unix nanoseconds
-	// (0: none since start). Written under Backend.mu.
+	// LastChange is the time of the last State change in Unix nanoseconds,
+	// 0 if none since start. atomic: written under Backend.mu; read by the
+	// metrics collector.
 	LastChange atomic.Int64
 }
 

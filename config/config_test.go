@@ -370,6 +370,14 @@ func TestValidateBuiltInGo(t *testing.T) {
 	if err := c.Validate(); err == nil || err.Error() != want {
 		t.Errorf("Validate() =\n%v\nwant:\n%s", err, want)
 	}
+
+	// Validate never panics on a half-built Config.
+	c.Backends["app"].Server[1] = nil
+	c.Backends["nil"] = nil
+	want = "backend.app.server[1]: nil server\nbackend.nil: nil section"
+	if err := c.Validate(); err == nil || err.Error() != want {
+		t.Errorf("Validate() =\n%v\nwant:\n%s", err, want)
+	}
 }
 
 func TestProblemString(t *testing.T) {

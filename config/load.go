@@ -163,7 +163,7 @@ func merge(r *report, src *source, doc, m map[string]any, i int, lines map[strin
 					continue
 				}
 			}
-			r.at(i, lines[p], p, "already defined%s", src.at(p))
+			r.at(i, lines[p], p, "already defined%s", src.at(p, ""))
 		}
 	}
 	walk("", doc, m)

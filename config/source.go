@@ -8,8 +8,9 @@ import (
 )
 
 // source remembers where a Config came from, so that problems found after
-// decoding (by applyDefaults' callers and Validate) can name a line. A Config
-// built in Go has none, and its problems carry no line.
+// decoding (by Validate) can name a line, and applyDefaults can tell unset
+// keys from zero values. A Config built in Go has none (a nil *source, on
+// which every method works), and its problems carry no line.
 type source struct {
 	// files are the file names in load order.
 	files []string

@@ -36,8 +36,11 @@ func (c *Config) validate(r *report) {
 			return
 		}
 		key := normalizeAddr(addr)
+		if strings.HasSuffix(key, ":0") {
+			return // each gets its own free port
+		}
 		if first, dup := bound[key]; dup {
-			r.add(path, "address %q is already bound by %s%s", addr, first, c.src.at(first))
+			r.add(path, "address %q is already bound by %s%s", addr, first, c.src.at(first, path))
 			return
 		}
 		bound[key] = path
@@ -84,6 +87,10 @@ func (c *Config) validate(r *report) {
 	tcpUser := make(map[string]string)
 	for _, name := range c.sectionOrder("frontend", slices.Collect(maps.Keys(c.Frontends))) {
 		f, p := c.Frontends[name], joinKey("frontend", name)
+		if f == nil { // only in a Config built in Go
+			r.add(p, "nil section")
+			continue
+		}
 		if len(f.Bind) == 0 {
 			r.add(p+".bind", `required: at least one address, such as ["0.0.0.0:80"]`)
 		}
@@ -127,6 +134,10 @@ func (c *Config) validate(r *report) {
 
 	for _, name := range c.sectionOrder("backend", backendNames) {
 		b, p := c.Backends[name], joinKey("backend", name)
+		if b == nil {
+			r.add(p, "nil section")
+			continue
+		}
 		if checkBalance(r, p+".balance", b.Balance) && balanceNeedsHTTP(b.Balance) && tcpUser[name] != "" {
 			r.add(p+".balance", "balance %q needs http mode, but tcp-mode %s uses this backend", b.Balance, tcpUser[name])
 		}
@@ -164,11 +175,15 @@ func (c *Config) validate(r *report) {
 		seen := make(map[string]string)
 		for i, s := range b.Server {
 			sp := indexKey(p+".server", i)
+			if s == nil {
+				r.add(sp, "nil server")
+				continue
+			}
 			switch first, dup := seen[s.Name]; {
 			case s.Name == "":
 				r.add(sp+".name", "required")
 			case dup:
-				r.add(sp+".name", "duplicate server name %q, already used by %s%s", s.Name, first, c.src.at(first))
+				r.add(sp+".name", "duplicate server name %q, already used by %s%s", s.Name, first, c.src.at(first, sp+".name"))
 			default:
 				seen[s.Name] = sp
 			}
@@ -202,9 +217,11 @@ func (c *Config) sectionOrder(kind string, names []string) []string {
 	return names
 }
 
-// at returns " at line N" (or " at FILE line N") for path, "" when unknown.
-func (s *source) at(path string) string {
-	if d := s.describe(path); d != "" {
+// at returns " at line N" (or " at FILE line N") for path, to name it in
+// the message of a problem about from; "" when unknown or when both are on
+// the same line.
+func (s *source) at(path, from string) string {
+	if d := s.describe(path); d != "" && d != s.describe(from) {
 		return " at " + d
 	}
 	return ""
@@ -260,8 +277,10 @@ func isToken(s string) bool {
 
 // checkAddr returns an error unless addr is "host:port" with a numeric port
 // in 1-65535 and a host that is an IPv4 address, a bracketed IPv6 address
-// or a DNS name. emptyHost allows ":port" (listen on every address).
-func checkAddr(addr string, emptyHost bool) error {
+// or a DNS name. A listen address (listen true) may also leave the host
+// empty (":80", every address) and use port 0, which makes the kernel pick
+// a free port: that is how tests run lb on 127.0.0.1:0.
+func checkAddr(addr string, listen bool) error {
 	bad := func(why string) error { return fmt.Errorf("invalid address %q: %s", addr, why) }
 	if strings.Contains(addr, "://") {
 		return bad(`want "host:port", without a scheme`)
@@ -282,12 +301,16 @@ func checkAddr(addr string, emptyHost bool) error {
 	if port == "" {
 		return bad("missing port")
 	}
-	if n, err := strconv.Atoi(port); err != nil || port[0] < '0' || port[0] > '9' || n < 1 || n > 65535 {
-		return bad(fmt.Sprintf("invalid port %q (want 1-65535)", port))
+	lowest := 1
+	if listen {
+		lowest = 0
+	}
+	if n, err := strconv.Atoi(port); err != nil || port[0] < '0' || port[0] > '9' || n < lowest || n > 65535 {
+		return bad(fmt.Sprintf("invalid port %q (want %d-65535)", port, lowest))
 	}
 	switch ip, err := netip.ParseAddr(host); {
 	case host == "":
-		if !emptyHost {
+		if !listen {
 			return bad("missing host")
 		}
 	case strings.HasPrefix(addr, "["):

@@ -170,6 +170,6 @@ func (l *Listener) acceptLoop() {
 		}
 		backoff = 0
 		gate, global := b.Gate, l.global
-		go b.Frontend.Serve(c, func() { gate.Release(); global.Release() })
+		b.Frontend.Start(c, func() { gate.Release(); global.Release() })
 	}
 }

@@ -157,16 +157,22 @@ type Session struct {
 	req, res     pump
 }
 
-// Serve runs a session on fc until it ends; release is called once fc is
-// closed (it returns the listener's connection slots). Serve blocks: the
-// listener runs it on its own goroutine.
-func (f *Frontend) Serve(fc Conn, release func()) {
-	env := f.Env
-	env.active.Add(1)
+// Start starts a session on fc, on a goroutine the session owns, and
+// returns at once; release is called once fc is closed (it returns the
+// listener's connection slots). The session is counted before Start
+// returns, so Env.Wait called afterwards waits for it.
+func (f *Frontend) Start(fc Conn, release func()) {
+	f.Env.active.Add(1)
+	s := &Session{fe: f, target: f.Default, fc: fc, accepted: f.Env.Clock.Now()}
+	go s.run(release)
+}
+
+// run is the session goroutine's body.
+func (s *Session) run(release func()) {
+	f, env, fc := s.fe, s.fe.Env, s.fc
 	env.current.Add(1)
 	f.SessionsTotal.Add(1)
 	f.SessionsCurrent.Add(1)
-	s := &Session{fe: f, target: f.Default, fc: fc, accepted: env.Clock.Now()}
 	s.runTCP()
 	s.state = StateClosed
 	fc.Close()

@@ -176,6 +176,7 @@ address = %q
 	if err != nil || n != size || !bytes.Equal(h.Sum(nil), want[:]) {
 		t.Errorf("download: %d bytes, err %v, checksum match %v; want %d bytes, identical", n, err, bytes.Equal(h.Sum(nil), want[:]), size)
 	}
+	c.Close() // the session ends when both directions have
 
 	c = dial(t, p.addr("up"))
 	go func() { c.Write(payload); c.CloseWrite() }()
@@ -206,6 +207,7 @@ func TestTCPRetriesRedispatch(t *testing.T) {
 		if got := readAll(t, c); got != "live" {
 			t.Errorf("answer = %q; want %q (redispatched)", got, "live")
 		}
+		c.Close()
 		l := p.waitLog(t, func(m map[string]any) bool { return m["frontend"] == "fe" })
 		if l["retries"] != 2.0 || l["redispatched"] != true || l["server"] != "live" || l["term"] != "--" {
 			t.Errorf("log = %v; want retries 2, redispatched, server live, term --", l)
@@ -338,7 +340,8 @@ func TestTCPQueue(t *testing.T) {
 	// c queues and is served once a's slot frees.
 	c := dial(t, p.addr("fe"))
 	time.Sleep(50 * time.Millisecond)
-	close(release)
+	close(release) // the server ends a's session...
+	a.Close()      // ...and so does its client: the slot frees
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "hi" {
 		t.Errorf("queued session read %q, %v; want \"hi\" once a slot freed", buf, err)
@@ -488,7 +491,8 @@ func TestGracefulStop(t *testing.T) {
 	if code := p.stop(t); code != 0 {
 		t.Errorf("exit status %d; want 0", code)
 	}
-	l := p.waitLog(t, func(m map[string]any) bool { return m["frontend"] == "fe" })
+	me := c.LocalAddr().String()
+	l := p.waitLog(t, func(m map[string]any) bool { return m["client"] == me })
 	if l["term"] != "KD" {
 		t.Errorf("term = %v; want KD (killed at hard stop)", l["term"])
 	}
