@@ -9,6 +9,9 @@ type Clock interface {
 	Now() time.Time
 	// NewTimer returns a timer that delivers on C() once d has elapsed.
 	NewTimer(d time.Duration) Timer
+	// AfterFunc calls f on its own goroutine once d has elapsed; C() of
+	// the returned Timer is nil.
+	AfterFunc(d time.Duration, f func()) Timer
 }
 
 // Timer is the part of *time.Timer the session uses.
@@ -27,6 +30,9 @@ func (SystemClock) Now() time.Time { return time.Now() }
 
 // NewTimer wraps time.NewTimer.
 func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
+
+// AfterFunc wraps time.AfterFunc.
+func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return sysTimer{time.AfterFunc(d, f)} }
 
 type sysTimer struct{ t *time.Timer }
 

@@ -47,6 +47,13 @@ type pump struct {
 
 	bytes   atomic.Int64 // atomic: bytes forwarded; read by the session at close
 	spliced atomic.Int64 // atomic: of which through splice
+
+	// Set by the event loop before a hand-off (see loop.go), read by the
+	// pump goroutine after: pending holds bytes read from src but not yet
+	// written to dst; srcEOF means src already sent its FIN, so after
+	// pending the channel ends (half-closing dst).
+	pending []byte
+	srcEOF  bool
 }
 
 // pumpResult reports how a pump ended: err is nil after a clean EOF that was
@@ -69,6 +76,18 @@ func (p *pump) run(done chan<- pumpResult) {
 }
 
 func (p *pump) forward() *sideErr {
+	if len(p.pending) > 0 {
+		b := p.pending
+		p.pending = nil
+		if err := writeAll(p.dst, b); err != nil {
+			return &sideErr{err, p.dstSide}
+		}
+		p.dstAct.Store(p.clock.Now().UnixNano())
+		p.bytes.Add(int64(len(b)))
+	}
+	if p.srcEOF {
+		return p.eof()
+	}
 	for {
 		n, full, err := p.copyOnce()
 		if err != nil {
@@ -139,28 +158,8 @@ func (p *pump) copyOnce() (int, bool, *sideErr) {
 		return 0, false, nil
 	}
 	p.srcAct.Store(p.clock.Now().UnixNano())
-	b := (*bp)[:n]
-	var werr error
-	err = p.dst.Write(func(fd uintptr) bool {
-		for len(b) > 0 {
-			m, e := unix.Write(int(fd), b)
-			switch e {
-			case nil:
-				b = b[m:]
-			case unix.EINTR:
-			case unix.EAGAIN:
-				return false
-			default:
-				werr = e
-				return true
-			}
-		}
-		return true
-	})
+	err = writeAll(p.dst, (*bp)[:n])
 	bufPool.Put(bp)
-	if err == nil {
-		err = werr
-	}
 	if err != nil {
 		return 0, false, &sideErr{err, p.dstSide}
 	}
@@ -231,4 +230,30 @@ func (p *pump) spliceLoop(pp pipe) *sideErr {
 		p.bytes.Add(int64(n))
 		p.spliced.Add(int64(n))
 	}
+}
+
+// writeAll writes b to the socket behind rc, waiting for it to become
+// writable as often as needed.
+func writeAll(rc syscall.RawConn, b []byte) error {
+	var werr error
+	err := rc.Write(func(fd uintptr) bool {
+		for len(b) > 0 {
+			m, e := unix.Write(int(fd), b)
+			switch e {
+			case nil:
+				b = b[m:]
+			case unix.EINTR:
+			case unix.EAGAIN:
+				return false
+			default:
+				werr = e
+				return true
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return err
 }

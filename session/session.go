@@ -50,9 +50,16 @@ type Env struct {
 	Pipes     *PipePool
 	AccessLog zerolog.Logger // one line per session; zerolog.Nop() when off
 
+	// Loops, when set, carries connected TCP sessions on event loops
+	// (see loop.go); nil keeps every session on pump goroutines.
+	Loops Loops
+
 	ctx    context.Context // cancelled by Kill; bounds dials
 	kill   context.CancelFunc
 	active sync.WaitGroup // sessions in progress
+
+	loopMu       sync.Mutex
+	loopSessions map[*Session]struct{} // sessions on an event loop; guarded by loopMu
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
 }
@@ -71,7 +78,42 @@ func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logge
 
 // Kill aborts every session in progress (termination cause K) and makes new
 // ones end at once. Used at the end of hard_stop_after. Safe to call twice.
-func (e *Env) Kill() { e.kill() }
+func (e *Env) Kill() {
+	e.kill()
+	e.loopMu.Lock()
+	list := make([]*Session, 0, len(e.loopSessions))
+	for s := range e.loopSessions {
+		list = append(list, s)
+	}
+	e.loopMu.Unlock()
+	for _, s := range list {
+		_ = s.loop.Execute(func() { s.abortLoop(Term{CauseKilled, PhaseData}, nil) })
+	}
+}
+
+// register records a session that went onto an event loop, so Kill finds
+// it; unregister forgets it.
+func (e *Env) register(s *Session) {
+	e.loopMu.Lock()
+	if e.loopSessions == nil {
+		e.loopSessions = map[*Session]struct{}{}
+	}
+	e.loopSessions[s] = struct{}{}
+	e.loopMu.Unlock()
+	if e.ctx.Err() != nil {
+		_ = s.loop.Execute(func() { s.abortLoop(Term{CauseKilled, PhaseData}, nil) })
+	}
+}
+
+func (e *Env) unregister(s *Session) {
+	e.loopMu.Lock()
+	delete(e.loopSessions, s)
+	e.loopMu.Unlock()
+}
+
+// atomicStamp is a unix-nanosecond instant written by one goroutine and read
+// by others.
+type atomicStamp = atomic.Int64
 
 // Wait blocks until no session is in progress.
 func (e *Env) Wait() { e.active.Wait() }
@@ -106,7 +148,9 @@ type Frontend struct {
 //	Accepted -> Connecting   a server slot was granted at once
 //	Queued -> Connecting     a slot was handed over
 //	Connecting -> Connecting a retry (same server, or another on redispatch)
-//	Connecting -> Forwarding the server accepted the connection
+//	Connecting -> Forwarding the server accepted the connection; the
+//	                         channels forward on an event loop, then (on
+//	                         bulk, back-pressure or half-close) on pumps
 //	any -> Closed            end, error, timeout or kill
 type State uint8
 
@@ -136,9 +180,11 @@ func (st State) String() string {
 	return "state(?)"
 }
 
-// Session is one client connection's life. All fields are owned by the
-// session goroutine except the activity stamps and pump counters, which the
-// pump goroutines update atomically.
+// Session is one client connection's life. Its fields are owned by one
+// goroutine at a time: the session goroutine while connecting, then the
+// event loop (loop mode), then again a session goroutine after a hand-off;
+// each passes ownership with a happens-before edge. The activity stamps and
+// byte counters are atomic: pump goroutines update them.
 type Session struct {
 	fe     *Frontend
 	target *Target
@@ -153,8 +199,17 @@ type Session struct {
 	retries      int
 	redispatched bool
 
-	fcAct, bcAct atomic.Int64 // unix ns of the last byte moved on fc / bc
+	fcAct, bcAct atomicStamp // unix ns of the last byte moved on fc / bc
 	req, res     pump
+
+	release func() // returns the listener's slots
+
+	// Loop mode (loop.go); owned by the event loop.
+	ends      [2]end
+	loop      Loop  // the front's loop, once attached
+	loopTimer Timer // the single timeout timer
+	handedOff bool  // moved to pumps; the loop no longer owns s
+	ended     bool  // finished on the loop
 }
 
 // Start starts a session on fc, on a goroutine the session owns, and
@@ -163,41 +218,57 @@ type Session struct {
 // returns, so Env.Wait called afterwards waits for it.
 func (f *Frontend) Start(fc Conn, release func()) {
 	f.Env.active.Add(1)
-	s := &Session{fe: f, target: f.Default, fc: fc, accepted: f.Env.Clock.Now()}
-	go s.run(release)
+	s := &Session{fe: f, target: f.Default, fc: fc, accepted: f.Env.Clock.Now(), release: release}
+	for i := range s.ends {
+		s.ends[i] = end{s: s, side: side(i), fd: -1}
+	}
+	go s.run()
 }
 
-// run is the session goroutine's body.
-func (s *Session) run(release func()) {
-	f, env, fc := s.fe, s.fe.Env, s.fc
+// run is the session goroutine's body until the session is connected and
+// attached to an event loop (which then owns it), or until it ends.
+func (s *Session) run() {
+	f, env := s.fe, s.fe.Env
 	env.current.Add(1)
 	f.SessionsTotal.Add(1)
 	f.SessionsCurrent.Add(1)
-	s.runTCP()
+	if !s.connect() {
+		s.finish()
+		return
+	}
+	s.state = StateForwarding
+	if env.Loops != nil {
+		onLoop, err := env.Loops.Attach(s.fc, s.bc, &s.ends[sideFront], &s.ends[sideBack])
+		if err == nil || onLoop {
+			return // the loop owns s now; it finishes it
+		}
+		s.term = Term{CauseResource, PhaseData}
+		s.finish()
+		return
+	}
+	s.forward()
+	s.finish()
+}
+
+// finish closes what is left, returns every slot, and writes the log line.
+// It runs exactly once, on whichever goroutine owns the session at its end.
+func (s *Session) finish() {
+	f, env := s.fe, s.fe.Env
 	s.state = StateClosed
-	fc.Close()
+	s.fc.Close()
 	if s.bc != nil {
 		s.bc.Close()
 	}
 	if s.srv != nil {
 		s.srv.Release()
 	}
-	release()
+	s.release()
 	f.BytesIn.Add(s.req.bytes.Load())
 	f.BytesOut.Add(s.res.bytes.Load())
 	s.log()
 	f.SessionsCurrent.Add(-1)
 	env.current.Add(-1)
 	env.active.Done()
-}
-
-// runTCP is TCP mode: no analyzers, so no HOLD: connect at once, then let
-// the two channels forward autonomously.
-func (s *Session) runTCP() {
-	if !s.connect() {
-		return
-	}
-	s.forward()
 }
 
 // sourceKey hashes the client's IP for balance = "source".

@@ -132,8 +132,11 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
-// forward runs the two channels until both ended, or aborts them on the
-// first error, on an inactivity timeout, or when the process is killed.
+// forward runs the two channels on pump goroutines until both ended, or
+// aborts them on the first error, on an inactivity timeout, or when the
+// process is killed. A channel may arrive here already finished (its EOF
+// was relayed on the event loop) or with bytes the loop could not write yet
+// (pump.pending); forward carries on from there.
 func (s *Session) forward() {
 	s.state = StateForwarding
 	env := s.fe.Env
@@ -143,16 +146,22 @@ func (s *Session) forward() {
 		s.term = Term{CauseResource, PhaseData}
 		return
 	}
-	now := env.Clock.Now().UnixNano()
-	s.fcAct.Store(now)
-	s.bcAct.Store(now)
-	s.req = pump{src: fcRaw, dst: bcRaw, srcSide: sideFront, dstSide: sideBack, closeWrite: s.bc.CloseWrite,
-		srcAct: &s.fcAct, dstAct: &s.bcAct, clock: env.Clock, pipes: env.Pipes}
-	s.res = pump{src: bcRaw, dst: fcRaw, srcSide: sideBack, dstSide: sideFront, closeWrite: s.fc.CloseWrite,
-		srcAct: &s.bcAct, dstAct: &s.fcAct, clock: env.Clock, pipes: env.Pipes}
+	if s.fcAct.Load() == 0 {
+		now := env.Clock.Now().UnixNano()
+		s.fcAct.Store(now)
+		s.bcAct.Store(now)
+	}
+	s.req.src, s.req.dst, s.req.srcSide, s.req.dstSide = fcRaw, bcRaw, sideFront, sideBack
+	s.req.closeWrite, s.req.srcAct, s.req.dstAct = s.bc.CloseWrite, &s.fcAct, &s.bcAct
+	s.res.src, s.res.dst, s.res.srcSide, s.res.dstSide = bcRaw, fcRaw, sideBack, sideFront
+	s.res.closeWrite, s.res.srcAct, s.res.dstAct = s.fc.CloseWrite, &s.bcAct, &s.fcAct
+	for _, p := range []*pump{&s.req, &s.res} {
+		p.clock, p.pipes = env.Clock, env.Pipes
+	}
 	done := make(chan pumpResult, 2)
 	go s.req.run(done)
 	go s.res.run(done)
+	open := 2
 
 	var (
 		timer  Timer
@@ -173,7 +182,7 @@ func (s *Session) forward() {
 			s.bc.Close()
 		}
 	}
-	for open := 2; open > 0; {
+	for open > 0 {
 		select {
 		case r := <-done:
 			open--

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sort"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ type instance struct {
 	log       zerolog.Logger
 	env       *session.Env
 	global    *listener.Gate
+	loops     *listener.Loops
 	backends  map[string]*backend.Backend
 	listeners map[string][]*listener.Listener // by frontend name
 	closers   []io.Closer                     // access log file, if any
@@ -83,7 +85,15 @@ func start(cfg *config.Config, stdout, stderr io.Writer, log zerolog.Logger) (*i
 		inst.closers = append(inst.closers, closer)
 	}
 	checkFDLimit(cfg, log)
+	n := cfg.Global.EventLoops
+	if n == 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	if inst.loops, err = listener.NewLoops(n, log); err != nil {
+		return nil, err
+	}
 	inst.env = session.NewEnv(nil, nil, session.NewPipePool(max(cfg.Global.MaxConn/4, 1), pipeSize), accessLog)
+	inst.env.Loops = inst.loops
 	inst.global = listener.NewGate(cfg.Global.MaxConn)
 
 	for _, name := range sortedKeys(cfg.Backends) {
@@ -153,6 +163,9 @@ func (inst *instance) stop() {
 		}
 		inst.env.Kill()
 		inst.env.Pipes.Close()
+	}
+	if inst.loops != nil {
+		inst.loops.Stop()
 	}
 	for _, be := range inst.backends {
 		be.Stop()
