@@ -95,7 +95,7 @@ func (c *ChunkedScanner) fail(reason string) *Error {
 //     forwarded as they are. Without error and before the end, n is
 //     len(buf): partial size lines and trailers are accepted as far as they
 //     are valid, so the caller need not keep them. On error, n is the
-//     offset of the first invalid byte.
+//     offset of the first invalid byte, or of the first byte over a bound.
 //   - done: the final CRLF is buf[n-1]; bytes from buf[n:] belong to the
 //     next message and were not looked at. Later calls return 0, true, nil.
 //   - err: a *Error with Status (default 400) on invalid framing or an

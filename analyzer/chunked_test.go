@@ -64,6 +64,8 @@ var chunkCases = []chunkCase{
 	{"trailer without colon", "0\r\nX\r\n\r\n", "400 invalid character in trailer field name at=4", 0, 0, 0},
 	{"trailer bare cr", "0\r\nX: a\rb", "400 bare cr at=8", 0, 0, 0},
 	{"final bare lf", "0\r\n\n", "400 bare lf line ending at=3", 0, 0, 0},
+	{"last chunk bare lf", "0\n\r\n", "400 bare lf line ending at=1", 0, 0, 0},
+	{"lf in quoted extension", "5;a=\"\n\"\r\nhello", "400 bare lf line ending at=5", 0, 0, 0},
 	{"final bare cr", "0\r\n\rX", "400 bare cr at=4", 0, 0, 0},
 
 	{"response status", "zz\r\n", "502 invalid chunk size at=0", 502, 0, 0},
@@ -132,7 +134,7 @@ func checkChunkedSplits(t *testing.T, fresh ChunkedScanner, in []byte, want stri
 	if got := chunkSummary(total, done, err, len(in)); got != want {
 		t.Fatalf("byte by byte %q\n got %s\nwant %s", short(string(in)), got, want)
 	}
-	for k := 0; k <= len(in); k++ {
+	for _, k := range splitPoints(len(in)) {
 		s := fresh
 		n, done, err := s.Scan(in[:k])
 		if !done && err == nil {

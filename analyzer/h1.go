@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 )
@@ -168,8 +169,8 @@ type parser struct {
 	authority  span       // authority of absolute-form / authority-form
 	form       TargetForm // set at the first target byte
 	vi         uint8      // bytes of "HTTP/x.y" seen
-	major      byte       // '1' once a version is accepted
-	minor      byte       // '0' or '1' once a version is accepted
+	major      byte       // version digits as read; '1' once the start line passed
+	minor      byte       // '0' or '1' once the start line passed
 	status     int        // status code (responses)
 	statusLen  uint8      // status digits seen
 	reasonSpan span       // reason phrase (responses)
@@ -376,10 +377,7 @@ func (p *parser) fieldLines(buf []byte, lim *Limits) {
 				return
 			}
 		case sValue:
-			i := p.pos
-			for i < len(buf) && chars[buf[i]]&cValue != 0 {
-				i++
-			}
+			i := skipValue(buf, p.pos)
 			p.pos = i
 			if i == len(buf) {
 				return
@@ -419,6 +417,34 @@ func (p *parser) fieldLines(buf []byte, lim *Limits) {
 			return
 		default:
 			return
+		}
+	}
+}
+
+// skipValue returns the offset of the first byte from buf[i:] that cannot
+// be in a field value (CR ends a valid one), or len(buf). Eight bytes are
+// checked at a time: a word without bytes below 0x20 or equal to 0x7f is all
+// value bytes; the filter may flag a valid word (HTAB, or a borrow), which
+// is then checked byte by byte.
+func skipValue(buf []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for {
+		for i+8 <= len(buf) {
+			x := binary.LittleEndian.Uint64(buf[i:])
+			y := x ^ 0x7f*ones
+			if (x-0x20*ones)&^x&highs|(y-ones)&^y&highs != 0 {
+				break
+			}
+			i += 8
+		}
+		end := min(i+8, len(buf))
+		for ; i < end; i++ {
+			if chars[buf[i]]&cValue == 0 {
+				return i
+			}
+		}
+		if i == len(buf) {
+			return i
 		}
 	}
 }
@@ -667,24 +693,17 @@ func (p *parser) teField(buf []byte, v0, v1 int) {
 
 // validAuthority reports whether b is uri-host [":" port] (RFC 3986 3.2.2,
 // 3.2.3) with these restrictions: the host is not empty; a reg-name holds no
-// comma (a Host value with a comma reads as a list); an IP-literal holds only
-// hex digits, ':' and '.' (no IPvFuture, no zone); a port, when its colon is
+// comma (a Host value with a comma reads as a list); an IP-literal is an
+// IPv6address (no IPvFuture, no zone); a port, when its colon is
 // present, is 1 to 5 digits not above 65535. needPort requires the port
 // (CONNECT's authority-form, RFC 9112 3.2.3). Userinfo ("@") is never valid
 // (RFC 9110 4.2.4).
 func validAuthority(b []byte, needPort bool) bool {
 	i := 0
 	if len(b) > 0 && b[0] == '[' {
-		colon := false
 		for i = 1; i < len(b) && b[i] != ']'; i++ {
-			c := b[i]
-			if c == ':' {
-				colon = true
-			} else if c != '.' && chars[c]&cHex == 0 {
-				return false
-			}
 		}
-		if i == len(b) || !colon {
+		if i == len(b) || !validIPv6(b[1:i]) {
 			return false
 		}
 		i++ // ']'
@@ -754,3 +773,75 @@ func (p *parser) fill(buf []byte, headers []Header, options [][]byte) ([]Header,
 
 // sub returns buf[s.off:s.end] with its capacity clipped.
 func sub(buf []byte, s span) []byte { return buf[s.off:s.end:s.end] }
+
+// validIPv6 reports whether b is an IPv6address (RFC 3986 3.2.2): eight
+// groups of 1 to 4 hex digits, or fewer with one "::", the last two groups
+// possibly written as a dotted IPv4 address.
+func validIPv6(b []byte) bool {
+	groups, ellipsis, i := 0, false, 0
+	switch {
+	case len(b) >= 2 && b[0] == ':' && b[1] == ':':
+		ellipsis, i = true, 2
+	case len(b) > 0 && b[0] == ':':
+		return false
+	}
+	for i < len(b) {
+		j := i
+		for j < len(b) && j-i <= 4 && chars[b[j]]&cHex != 0 {
+			j++
+		}
+		if j < len(b) && b[j] == '.' {
+			if !validIPv4(b[i:]) {
+				return false
+			}
+			groups += 2
+			break
+		}
+		if j == i || j-i > 4 {
+			return false
+		}
+		groups++
+		if i = j; i == len(b) {
+			break
+		}
+		if b[i] != ':' || i+1 == len(b) {
+			return false
+		}
+		i++
+		if b[i] == ':' {
+			if ellipsis {
+				return false
+			}
+			ellipsis = true
+			i++
+		}
+	}
+	if ellipsis {
+		return groups <= 7
+	}
+	return groups == 8
+}
+
+// validIPv4 reports whether b is a dotted-decimal IPv4address (RFC 3986
+// 3.2.2): four dec-octets, without leading zeros.
+func validIPv4(b []byte) bool {
+	octets, i := 0, 0
+	for {
+		j, n := i, 0
+		for j < len(b) && j-i < 3 && '0' <= b[j] && b[j] <= '9' {
+			n = n*10 + int(b[j]-'0')
+			j++
+		}
+		if j == i || n > 255 || j-i > 1 && b[i] == '0' {
+			return false
+		}
+		octets++
+		if j == len(b) {
+			return octets == 4
+		}
+		if b[j] != '.' || octets == 4 {
+			return false
+		}
+		i = j + 1
+	}
+}

@@ -200,6 +200,10 @@ var reqCases = []reqCase{
 	{"te in http/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", "400 transfer-encoding in http/1.0", Limits{}},
 	{"te in http/1.0 with cl", "POST / HTTP/1.0\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", "400 transfer-encoding with content-length", Limits{}},
 
+	{"long name ending like content-length", "POST / HTTP/1.1\r\n" + host + "Content-Length" + strings.Repeat("a", 256) + ": 0\r\nContent-Length: 5\r\n\r\nhello", `POST / HTTP/1.1 origin-form host="a.example" hdrs=3 cl=5 rest=5`, Limits{}},
+	{"space-prefixed content-length", "POST / HTTP/1.1\r\n" + host + " Content-Length: 5\r\n\r\nhello", "400 obs-fold or leading whitespace in field line", Limits{}},
+	{"te with cr injection", "POST / HTTP/1.1\r\n" + host + "Transfer-Encoding: chunked\rContent-Length: 5\r\n\r\n", "400 bare cr", Limits{}},
+
 	// Expect, Upgrade, TE (RFC 9110 10.1.1, 7.8, 10.1.4).
 	{"100-continue", "PUT /f HTTP/1.1\r\n" + host + "Content-Length: 5\r\nExpect: 100-continue\r\n\r\n", `PUT /f HTTP/1.1 origin-form host="a.example" hdrs=3 cl=5 expect100`, Limits{}},
 	{"100-continue mixed case", "PUT /f HTTP/1.1\r\n" + host + "Content-Length: 5\r\nExpect: 100-Continue\r\n\r\n", `PUT /f HTTP/1.1 origin-form host="a.example" hdrs=3 cl=5 expect100`, Limits{}},
@@ -316,7 +320,7 @@ func checkRequestSplits(t *testing.T, in []byte, lim Limits, want string) {
 		t.Fatalf("byte by byte %q\n got %s\nwant %s", short(string(in)), got, want)
 	}
 	moved := make([]byte, len(in))
-	for k := 0; k <= len(in); k++ {
+	for _, k := range splitPoints(len(in)) {
 		r.Reset()
 		if got := reqSummary(&r, r.Parse(in[:k], lim), len(in)); got != "incomplete" && got != want {
 			t.Fatalf("prefix %q\n got %s\nwant incomplete or %s", short(string(in[:k])), got, want)
@@ -326,6 +330,21 @@ func checkRequestSplits(t *testing.T, in []byte, lim Limits, want string) {
 			t.Fatalf("split at %d of %q\n got %s\nwant %s", k, short(string(in)), got, want)
 		}
 	}
+}
+
+// splitPoints returns where to cut an input of n bytes in two: everywhere
+// for inputs up to 2 KiB; for longer ones (the limit cases, made of one long
+// run of identical bytes) the first and last 512 offsets and every 31st in
+// between, which keeps the quadratic check fast under -race. The byte-by-byte
+// feed still stops at every offset.
+func splitPoints(n int) []int {
+	var ks []int
+	for k := 0; k <= n; k++ {
+		if n <= 2048 || k < 512 || k > n-512 || k%31 == 0 {
+			ks = append(ks, k)
+		}
+	}
+	return ks
 }
 
 // short abbreviates long inputs in failure messages.
@@ -473,5 +492,45 @@ func TestLimitsDefaults(t *testing.T) {
 	}
 	if got, want := DefaultLimits, (Limits{MaxHead: 15360, MaxHeaders: 101, MaxTarget: 8192}); got != want {
 		t.Errorf("DefaultLimits = %+v; want %+v", got, want)
+	}
+}
+
+func TestValidIPv6(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"::1", true}, {"::", true}, {"2001:db8::1", true}, {"2001:db8:0:0:0:0:0:1", true},
+		{"fe80::1:2:3:4", true}, {"::ffff:192.0.2.1", true}, {"1:2:3:4:5:6:1.2.3.4", true},
+		{"1::", true}, {"1:2:3:4:5:6:7::", true}, {"ABCD:ef01::", true},
+		{"", false}, {":", false}, {":1", false}, {"1:", false}, {"1:2:3:4:5:6:7", false},
+		{"1:2:3:4:5:6:7:8:9", false}, {"1::2::3", false}, {":::", false}, {"12345::", false},
+		{"0000000:0", false}, {"1:2:3:4:5:6:7:1.2.3.4", false}, {"::1.2.3", false},
+		{"::1.2.3.256", false}, {"::01.2.3.4", false}, {"::1.2.3.4.5", false}, {"::g", false},
+		{"fe80::1%25eth0", false}, {"1:2:3:4:5:6:7::8", false},
+	} {
+		if got := validIPv6([]byte(c.in)); got != c.want {
+			t.Errorf("validIPv6(%q) = %v; want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// TestSkipValue checks the word-at-a-time scan against the byte table at
+// every offset, for each byte value placed at every position of a word.
+func TestSkipValue(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 20; pos++ {
+			buf := bytes.Repeat([]byte("v"), 20)
+			buf[pos] = byte(c)
+			for start := 0; start <= len(buf); start++ {
+				want := start
+				for want < len(buf) && chars[buf[want]]&cValue != 0 {
+					want++
+				}
+				if got := skipValue(buf, start); got != want {
+					t.Fatalf("skipValue(%q, %d) = %d; want %d", buf, start, got, want)
+				}
+			}
+		}
 	}
 }

@@ -162,7 +162,7 @@ func checkResponseSplits(t *testing.T, in, method []byte, lim Limits, want strin
 		t.Fatalf("byte by byte %q\n got %s\nwant %s", short(string(in)), got, want)
 	}
 	moved := make([]byte, len(in))
-	for k := 0; k <= len(in); k++ {
+	for _, k := range splitPoints(len(in)) {
 		r.Reset()
 		if got := resSummary(&r, r.Parse(in[:k], method, lim), len(in)); got != "incomplete" && got != want {
 			t.Fatalf("prefix %q\n got %s\nwant incomplete or %s", short(string(in[:k])), got, want)

@@ -98,3 +98,10 @@ func (pp *PipePool) Close() {
 		unix.Close(p.w)
 	}
 }
+
+// Existing returns how many pipes exist, in use or free.
+func (pp *PipePool) Existing() int {
+	pp.mu.Lock()
+	defer pp.mu.Unlock()
+	return pp.n
+}
