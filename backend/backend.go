@@ -38,25 +38,32 @@ type Options struct {
 type Backend struct {
 	name          string
 	balance       string
-	servers       []*Server // declaration order; immutable
-	actives       []*Server // non-backup servers, declaration order; immutable
-	backups       []*Server // backup servers, declaration order; immutable
-	deterministic bool      // policy is a hash: queue on the chosen server
+	deterministic bool // policy is a hash: queue on the chosen server
 	maxQueue      int64
 	log           zerolog.Logger
 	checks        *checkConfig // nil: no health checks, servers always UP
 
-	mu        sync.Mutex
-	policy    policy    // owned by mu
-	queue     waitQueue // backend-wide queue; owned by mu
-	seq       uint64    // waiter arrival counter; owned by mu
-	cands     []*Server // scratch for tierLocked; owned by mu
-	free      []*Server // scratch for freeLocked; owned by mu
-	hadUsable bool      // some server was usable at the last change; owned by mu
+	mu sync.Mutex
+	// servers, actives and backups list the servers in declaration order
+	// (servers added at run time last): all, the non-backup ones, the backup
+	// ones. Owned by mu and copy-on-write: AddServer and RemoveServer
+	// replace the slices, never edit them, and publish servers in list for
+	// the readers that do not lock.
+	servers   []*Server
+	actives   []*Server
+	backups   []*Server
+	list      atomic.Pointer[[]*Server] // the current servers; read without mu
+	policy    policy                    // owned by mu
+	queue     waitQueue                 // backend-wide queue; owned by mu
+	seq       uint64                    // waiter arrival counter; owned by mu
+	cands     []*Server                 // scratch for tierLocked; owned by mu
+	free      []*Server                 // scratch for freeLocked; owned by mu
+	hadUsable bool                      // some server was usable at the last change; owned by mu
 
 	run struct {
 		mu      sync.Mutex // guards the fields below; never held with Backend.mu
 		started bool
+		ctx     context.Context // parent of the checkers' contexts; nil unless running
 		cancel  context.CancelFunc
 		wg      sync.WaitGroup // one per checker goroutine
 	}
@@ -64,8 +71,9 @@ type Backend struct {
 	counters BackendCounters
 }
 
-// BackendCounters are a backend's metrics. Package backend writes them;
-// callers only read them.
+// BackendCounters are a backend's metrics. Package backend writes them,
+// except Retries, Redispatches and the timer histograms, which the session
+// writes; everyone else only reads them.
 type BackendCounters struct {
 	// SessionsTotal counts slots reserved on any server of the backend.
 	// atomic: written by Acquire and queue dispatch under Backend.mu; read by
@@ -88,6 +96,35 @@ type BackendCounters struct {
 	// NoServer counts Acquire calls refused with ErrNoServer. atomic:
 	// written by Acquire; read by the metrics collector.
 	NoServer atomic.Uint64
+	// Retries counts connect retries on the same server (HAProxy's
+	// "wretr"). atomic: written by the session; read by the metrics
+	// collector.
+	Retries atomic.Uint64
+	// Redispatches counts retries moved to another server (HAProxy's
+	// "wredis"). atomic: written by the session; read by the metrics
+	// collector.
+	Redispatches atomic.Uint64
+	// Downs counts the times the backend lost its last usable server
+	// (HAProxy's backend "chkdown"). atomic: written under Backend.mu; read
+	// by the metrics collector.
+	Downs atomic.Uint64
+
+	// The timer histograms, HAProxy's log timers per session (or
+	// transaction in HTTP mode). The session observes each phase that
+	// completed, in both the backend's and the chosen server's counters, and
+	// skips phases that never happened (-1 in the log). Lock-free; read by
+	// the metrics collector.
+
+	// QueueTime is Tw: time spent waiting for a slot, 0 when none was
+	// needed. Sessions that gave up in the queue (sQ) count here too.
+	QueueTime Histogram
+	// ConnectTime is Tc: the TCP connect to the server, retries included.
+	ConnectTime Histogram
+	// ResponseTime is Tr: from the request sent to the complete response
+	// head (HTTP mode only).
+	ResponseTime Histogram
+	// TotalTime is Tt (TCP) or Ta (HTTP): the whole session or transaction.
+	TotalTime Histogram
 }
 
 // New builds a Backend from an already defaulted cfg. It validates what it
@@ -127,26 +164,11 @@ func New(cfg *config.Backend, opts Options) (*Backend, error) {
 			fail("server %q: duplicate name", sc.Name)
 		}
 		seen[sc.Name] = true
-		if _, _, err := net.SplitHostPort(sc.Address); err != nil {
-			fail("server %q: bad address %q: %v", sc.Name, sc.Address, err)
+		for _, p := range checkServer(sc) {
+			fail("server %q: %s", sc.Name, p)
 		}
-		if sc.Weight < 0 || sc.Weight > maxWeight {
-			fail("server %q: weight %d out of 0..%d", sc.Name, sc.Weight, maxWeight)
-		}
-		if sc.MaxConn < 0 {
-			fail("server %q: negative maxconn %d", sc.Name, sc.MaxConn)
-		}
-		s := &Server{
-			b:       b,
-			idx:     len(b.servers),
-			name:    sc.Name,
-			addr:    sc.Address,
-			backup:  sc.Backup,
-			maxConn: int64(sc.MaxConn),
-			kick:    make(chan struct{}, 1),
-		}
-		s.weight.Store(int32(min(max(sc.Weight, 0), maxWeight)))
-		s.queue.srv = s
+		s := b.newServer(sc)
+		s.idx = len(b.servers)
 		b.servers = append(b.servers, s)
 		if s.backup {
 			b.backups = append(b.backups, s)
@@ -154,6 +176,8 @@ func New(cfg *config.Backend, opts Options) (*Backend, error) {
 			b.actives = append(b.actives, s)
 		}
 	}
+	list := b.servers
+	b.list.Store(&list)
 	p, det, err := newPolicy(cfg.Balance, b.servers)
 	if err != nil {
 		fail("%v", err)
@@ -169,15 +193,8 @@ func New(cfg *config.Backend, opts Options) (*Backend, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	st := CheckUnknown
-	if b.checks != nil {
-		st = CheckInit
-	}
 	for _, s := range b.servers {
-		s.counters.CheckStatus.Store(uint32(st))
-		if b.checks != nil {
-			s.health = b.checks.rise
-		}
+		b.initHealth(s)
 	}
 	b.cands = make([]*Server, 0, len(b.servers))
 	b.free = make([]*Server, 0, len(b.servers))
@@ -191,13 +208,15 @@ func (b *Backend) Name() string { return b.name }
 // Balance returns the configured balance algorithm. Immutable.
 func (b *Backend) Balance() string { return b.balance }
 
-// Servers returns the servers in declaration order. The slice is a fresh
-// copy the caller may keep; the *Server values are shared.
-func (b *Backend) Servers() []*Server { return append([]*Server(nil), b.servers...) }
+// Servers returns the servers in declaration order, those added at run time
+// last. The slice is a fresh copy the caller may keep; the *Server values
+// are shared. Lock-free; a concurrent AddServer or RemoveServer may or may
+// not be reflected.
+func (b *Backend) Servers() []*Server { return append([]*Server(nil), *b.list.Load()...) }
 
-// Server returns the server named name, or nil.
+// Server returns the server named name, or nil. Lock-free.
 func (b *Backend) Server(name string) *Server {
-	for _, s := range b.servers {
+	for _, s := range *b.list.Load() {
 		if s.name == name {
 			return s
 		}
@@ -480,6 +499,8 @@ func (b *Backend) changedLocked(s *Server, from State, reason string) stateEvent
 		ev.usable = -1
 		if has {
 			ev.usable = 1
+		} else {
+			b.counters.Downs.Add(1)
 		}
 	}
 	return ev

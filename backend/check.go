@@ -98,10 +98,11 @@ func classifyDialError(ctx context.Context, err error) CheckStatus {
 }
 
 // Start launches the health checks: one goroutine per server, owned by the
-// Backend and stopped by Stop. The first checks are spread over one interval
-// in declaration order. Without a [health] table it does nothing. A Backend
-// is started at most once: later calls, and calls after Stop, do nothing.
-// Safe for concurrent use.
+// Backend and stopped by Stop (or by RemoveServer for its server). The first
+// checks are spread over one interval in declaration order; servers added
+// later by AddServer are checked at once. Without a [health] table it does
+// nothing. A Backend is started at most once: later calls, and calls after
+// Stop, do nothing. Safe for concurrent use.
 func (b *Backend) Start() {
 	b.run.mu.Lock()
 	defer b.run.mu.Unlock()
@@ -109,16 +110,29 @@ func (b *Backend) Start() {
 		return
 	}
 	b.run.started = true
-	if b.checks == nil || len(b.servers) == 0 {
+	if b.checks == nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	b.run.cancel = cancel
-	n := time.Duration(len(b.servers))
-	for i, s := range b.servers {
-		b.run.wg.Add(1)
-		go b.checkLoop(ctx, s, b.checks.interval*time.Duration(i)/n)
+	b.run.ctx, b.run.cancel = context.WithCancel(context.Background())
+	list := *b.list.Load()
+	n := time.Duration(len(list))
+	for i, s := range list {
+		b.startCheckerLocked(s, b.checks.interval*time.Duration(i)/n)
 	}
+}
+
+// startCheckerLocked launches s's checker, its first check after delay,
+// unless checks are not running, s already has one or s was removed.
+// b.run.mu must be held (not Backend.mu).
+func (b *Backend) startCheckerLocked(s *Server, delay time.Duration) {
+	if b.run.ctx == nil || s.checkCancel != nil || s.removed.Load() {
+		return
+	}
+	ctx, cancel := context.WithCancel(b.run.ctx)
+	done := make(chan struct{})
+	s.checkCancel, s.checkDone = cancel, done
+	b.run.wg.Add(1)
+	go b.checkLoop(ctx, s, delay, done)
 }
 
 // Stop stops the health checks and waits for their goroutines to return,
@@ -128,7 +142,7 @@ func (b *Backend) Stop() {
 	b.run.mu.Lock()
 	b.run.started = true // a Start after Stop does nothing
 	cancel := b.run.cancel
-	b.run.cancel = nil
+	b.run.ctx, b.run.cancel = nil, nil
 	b.run.mu.Unlock()
 	if cancel != nil {
 		cancel()
@@ -136,10 +150,11 @@ func (b *Backend) Stop() {
 	b.run.wg.Wait()
 }
 
-// checkLoop checks s every interval until ctx is done. Servers in MAINT are
-// not checked. Owned by the Backend (b.run.wg).
-func (b *Backend) checkLoop(ctx context.Context, s *Server, delay time.Duration) {
+// checkLoop checks s every interval until ctx is done, then closes done.
+// Servers in MAINT are not checked. Owned by the Backend (b.run.wg).
+func (b *Backend) checkLoop(ctx context.Context, s *Server, delay time.Duration, done chan struct{}) {
 	defer b.run.wg.Done()
+	defer close(done)
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	for {
@@ -201,6 +216,9 @@ func (b *Backend) checkDone(s *Server, st CheckStatus, err error) {
 	var ev stateEvent
 	if down != wasDown {
 		s.counters.Transitions.Add(1)
+		if down {
+			s.counters.Downs.Add(1)
+		}
 		ev = b.changedLocked(s, from, checkReason(st, err))
 	}
 	health := s.health

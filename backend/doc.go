@@ -8,11 +8,14 @@
 // the only sockets it opens are health-check connects. It logs only through
 // the zerolog.Logger passed in Options (state changes and health
 // transitions), keeps no globals and registers nothing anywhere; metrics are
-// plain atomic counters that a collector reads (Server.Counters,
-// Backend.Counters).
+// plain atomic counters and lock-free histograms that a collector reads
+// (Server.Counters, Backend.Counters).
 //
-// Concurrency. Acquire, Cancel, Release and the admin setters are safe for
-// concurrent use from any goroutine (event loops). Each Backend has one mutex,
+// Concurrency. Acquire, Cancel, Release, the admin setters and the run-time
+// topology changes (AddServer, RemoveServer) are safe for concurrent use
+// from any goroutine (event loops). The server list is copy-on-write: a
+// topology change builds new slices under Backend.mu and publishes them, so
+// readers (Servers, Server) never lock. Each Backend has one mutex,
 // Backend.mu, that guards the policy state, the queues and the health
 // counters; helpers that need it held end in Locked. Slot counts, states and
 // weights are atomics so that readers (State, Current, the metrics collector)
@@ -20,6 +23,7 @@
 // Waiter.Ready callbacks are always invoked after mu is released.
 //
 // Goroutines. Start launches one health-check goroutine per server (none
-// when the backend has no [health] table); the Backend owns them and Stop
-// stops them and waits for them.
+// when the backend has no [health] table), AddServer one for the server it
+// adds once started; the Backend owns them, RemoveServer stops its
+// server's, and Stop stops them all and waits for them.
 package backend

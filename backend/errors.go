@@ -18,4 +18,15 @@ var (
 	// ErrQueueTimeout is never returned by this package: the session returns
 	// it when timeout.queue expires before Ready (HAProxy code sQ, 503).
 	ErrQueueTimeout = errors.New("backend: queue timeout")
+
+	// ErrServerExists: AddServer was given a name the backend already has.
+	ErrServerExists = errors.New("backend: server name already in use")
+	// ErrNoSuchServer: RemoveServer was given a name the backend does not
+	// have.
+	ErrNoSuchServer = errors.New("backend: no such server")
+	// ErrServerNotInMaint: RemoveServer needs the server in MAINT first.
+	ErrServerNotInMaint = errors.New("backend: server must be in MAINT to be removed")
+	// ErrServerBusy: RemoveServer found sessions or waiters still on the
+	// server; retry once Current() is 0.
+	ErrServerBusy = errors.New("backend: server still has sessions")
 )

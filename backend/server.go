@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 )
@@ -13,7 +14,7 @@ const maxWeight = 256
 // they hold a slot on it.
 type Server struct {
 	b       *Backend
-	idx     int // declaration index in b.servers; immutable
+	idx     int // index in b.servers; owned by b.mu (renumbered on removals)
 	name    string
 	addr    string
 	backup  bool
@@ -42,12 +43,22 @@ type Server struct {
 	// kick wakes the checker for an immediate check (leaving MAINT).
 	// Buffered (1); sends never block.
 	kick chan struct{}
+	// removed is set, under b.mu, when RemoveServer takes s out of the
+	// backend; it is never cleared. atomic: read by the admin setters and
+	// when starting a checker.
+	removed atomic.Bool
+	// checkCancel stops s's health checker and checkDone is closed when
+	// the checker has returned; both nil while no checker runs. Guarded by
+	// b.run.mu.
+	checkCancel context.CancelFunc
+	checkDone   chan struct{}
 
 	counters ServerCounters
 }
 
-// ServerCounters are a server's metrics. Package backend writes them;
-// callers only read them.
+// ServerCounters are a server's metrics. Package backend writes them,
+// except the timer histograms, which the session writes; everyone else only
+// reads them.
 type ServerCounters struct {
 	// SessionsTotal counts slots reserved on this server, directly by
 	// Acquire or from a queue. atomic: written under Backend.mu; read by the
@@ -67,6 +78,10 @@ type ServerCounters struct {
 	// atomic: written by the checker under Backend.mu; read by the metrics
 	// collector.
 	Transitions atomic.Uint64
+	// Downs counts UP->DOWN health transitions only (HAProxy's "chkdown").
+	// atomic: written by the checker under Backend.mu; read by the metrics
+	// collector.
+	Downs atomic.Uint64
 	// ChecksFailed counts failed health checks. atomic: written by the
 	// checker under Backend.mu; read by the metrics collector.
 	ChecksFailed atomic.Uint64
@@ -75,9 +90,18 @@ type ServerCounters struct {
 	// under Backend.mu; read by the metrics collector.
 	CheckStatus atomic.Uint32
 	// LastChange is the time of the last State change in Unix nanoseconds,
-	// 0 if none since start. atomic: written under Backend.mu; read by the
-	// metrics collector.
+	// 0 if none since start (or, for a server added at run time, the time
+	// it was added). atomic: written under Backend.mu; read by the metrics
+	// collector.
 	LastChange atomic.Int64
+
+	// The timer histograms of the sessions served by this server; see
+	// BackendCounters.QueueTime for each one's meaning. Written by the
+	// session, lock-free; read by the metrics collector.
+	QueueTime    Histogram
+	ConnectTime  Histogram
+	ResponseTime Histogram
+	TotalTime    Histogram
 }
 
 // Name returns the configured name. Immutable.
@@ -136,13 +160,18 @@ func (s *Server) hasFreeSlot() bool {
 // never touched. Leaving Maint with health checks configured restarts the
 // health state as at process start and checks at once. Queued waiters that
 // can now be served are served before SetAdmin returns (their Ready is called
-// from this goroutine). Safe for concurrent use.
+// from this goroutine). Does nothing once s is removed (RemoveServer). Safe
+// for concurrent use.
 func (s *Server) SetAdmin(a Admin) {
 	if a >= numAdmins {
 		panic("backend: invalid Admin " + a.String())
 	}
 	b := s.b
 	b.mu.Lock()
+	if s.removed.Load() {
+		b.mu.Unlock()
+		return
+	}
 	from := s.State()
 	old := Admin(s.admin.Swap(uint32(a)))
 	if old == AdminMaint && a != AdminMaint && b.checks != nil {
@@ -164,11 +193,16 @@ func (s *Server) SetAdmin(a Admin) {
 // SetWeight sets the weight, clamped to 0..256. Weight 0 drains the server
 // (no new balanced sessions). roundrobin, leastconn, random and the hash
 // policies use the new weight at once; static-rr keeps the rotation built at
-// start and only honours the move to or from 0. Safe for concurrent use.
+// start and only honours the move to or from 0. Does nothing once s is
+// removed (RemoveServer). Safe for concurrent use.
 func (s *Server) SetWeight(w int) {
 	w = min(max(w, 0), maxWeight)
 	b := s.b
 	b.mu.Lock()
+	if s.removed.Load() {
+		b.mu.Unlock()
+		return
+	}
 	from := s.State()
 	s.weight.Store(int32(w))
 	ev := b.changedLocked(s, from, "weight set")

@@ -29,18 +29,25 @@ type Options struct {
 }
 
 // Binding is what a listener hands its connections to: a frontend and the
-// frontend's own connection gate. Listeners of one frontend share it.
+// connection gates it counts against. Listeners of one frontend share it; a
+// reload swaps it (SetBinding) without touching the socket.
 type Binding struct {
 	Frontend *session.Frontend
 	Gate     *Gate // the frontend's maxconn; nil = unlimited
+	Global   *Gate // the process-wide maxconn; nil = unlimited
+}
+
+// release returns the slots a connection took.
+func (b *Binding) release() {
+	b.Gate.Release()
+	b.Global.Release()
 }
 
 // Listener is one bound address running the generic accept loop.
 type Listener struct {
-	addr   string
-	ln     *net.TCPListener
-	global *Gate // process-wide maxconn
-	log    zerolog.Logger
+	addr string
+	ln   *net.TCPListener
+	log  zerolog.Logger
 
 	binding atomic.Pointer[Binding] // swapped by SetBinding (reload)
 	stop    chan struct{}
@@ -48,7 +55,7 @@ type Listener struct {
 }
 
 // Listen binds addr with the flags in o. It does not accept yet: call Serve.
-func Listen(addr string, o Options, global *Gate, log zerolog.Logger) (*Listener, error) {
+func Listen(addr string, o Options, log zerolog.Logger) (*Listener, error) {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("listener: %s: %w", addr, err)
@@ -106,7 +113,7 @@ func Listen(addr string, o Options, global *Gate, log zerolog.Logger) (*Listener
 			rc.Control(func(fd uintptr) { _ = unix.Listen(int(fd), o.Backlog) })
 		}
 	}
-	return &Listener{addr: addr, ln: tl, global: global, log: log,
+	return &Listener{addr: addr, ln: tl, log: log,
 		stop: make(chan struct{}), done: make(chan struct{})}, nil
 }
 
@@ -147,14 +154,14 @@ func (l *Listener) acceptLoop() {
 		if !b.Gate.Acquire(l.stop) {
 			return
 		}
-		if !l.global.Acquire(l.stop) {
+		if !b.Global.Acquire(l.stop) {
 			b.Gate.Release()
 			return
 		}
 		c, err := l.ln.AcceptTCP()
 		if err != nil {
 			b.Gate.Release()
-			l.global.Release()
+			b.Global.Release()
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
@@ -169,7 +176,21 @@ func (l *Listener) acceptLoop() {
 			continue
 		}
 		backoff = 0
-		gate, global := b.Gate, l.global
-		b.Frontend.Start(c, func() { gate.Release(); global.Release() })
+		if nb := l.binding.Load(); nb != b {
+			// A reload swapped the binding while we waited in accept: the
+			// connection belongs to the new generation and its gates.
+			b.release()
+			if !nb.Gate.Acquire(l.stop) {
+				c.Close()
+				return
+			}
+			if !nb.Global.Acquire(l.stop) {
+				nb.Gate.Release()
+				c.Close()
+				return
+			}
+			b = nb
+		}
+		b.Frontend.Start(c, b.release)
 	}
 }

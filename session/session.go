@@ -189,6 +189,7 @@ type Session struct {
 	fe     *Frontend
 	target *Target
 	fc, bc Conn
+	client net.Addr // the client's address, as accepted
 	srv    *backend.Server
 	state  State
 	term   Term
@@ -218,7 +219,7 @@ type Session struct {
 // returns, so Env.Wait called afterwards waits for it.
 func (f *Frontend) Start(fc Conn, release func()) {
 	f.Env.active.Add(1)
-	s := &Session{fe: f, target: f.Default, fc: fc, accepted: f.Env.Clock.Now(), release: release}
+	s := &Session{fe: f, target: f.Default, fc: fc, client: fc.RemoteAddr(), accepted: f.Env.Clock.Now(), release: release}
 	for i := range s.ends {
 		s.ends[i] = end{s: s, side: side(i), fd: -1}
 	}
@@ -293,7 +294,7 @@ func (s *Session) log() {
 	if s.connected {
 		tc = s.tc.Milliseconds()
 	}
-	ev.Str("client", s.fc.RemoteAddr().String()).
+	ev.Str("client", s.client.String()).
 		Str("frontend", s.fe.Name).
 		Str("mode", string(s.fe.Mode)).
 		Str("backend", s.target.Cfg.Name)

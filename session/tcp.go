@@ -19,7 +19,7 @@ const maxTurnAround = time.Second
 func (s *Session) connect() bool {
 	cfg := s.target.Cfg
 	env := s.fe.Env
-	key := sourceKey(s.fc.RemoteAddr())
+	key := sourceKey(s.client)
 	var (
 		srv     *backend.Server
 		exclude *backend.Server

@@ -56,6 +56,7 @@ type lbProc struct {
 	stderr *syncBuffer // events
 	sig    chan os.Signal
 	done   chan int // exit status
+	path   string   // the config file
 }
 
 // startLB writes cfg to a file and runs lb on it until the test ends.
@@ -65,7 +66,7 @@ func startLB(t *testing.T, cfg string) *lbProc {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := &lbProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, sig: make(chan os.Signal, 1), done: make(chan int, 1)}
+	p := &lbProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, sig: make(chan os.Signal, 1), done: make(chan int, 1), path: path}
 	ready := make(chan *instance, 1)
 	go func() {
 		p.done <- run([]string{"-f", path}, p.stdout, p.stderr, p.sig, func(i *instance) { ready <- i })
@@ -259,4 +260,28 @@ func writeFile(t *testing.T, path, data string) {
 	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// reload rewrites the config file, sends SIGHUP and waits for the outcome
+// event; it returns "reloaded" or "reload_failed".
+func (p *lbProc) reload(t *testing.T, cfg string) string {
+	t.Helper()
+	writeFile(t, p.path, cfg)
+	before := strings.Count(p.stderr.String(), `"event":"reload`)
+	p.sig <- syscall.SIGHUP
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		ev := p.stderr.lines(t)
+		n := 0
+		for _, l := range ev {
+			if e, _ := l["event"].(string); e == "reloaded" || e == "reload_failed" {
+				if n++; n > before {
+					return e
+				}
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no reload outcome logged:\n%s", p.stderr.String())
+	return ""
 }

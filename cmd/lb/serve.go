@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"runtime"
 	"sort"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -22,24 +25,41 @@ import (
 // pipeSize is the size asked for each splice pipe.
 const pipeSize = 256 << 10
 
-// instance is one running configuration generation: its backends (with
-// their health checkers), frontends, listeners and sessions.
+// instance is the running process: what outlives a reload (listening
+// sockets, event loops, splice pipes) and the current configuration
+// generation. Owned by the serve goroutine; tests read it through addrs and
+// backend while it runs.
 type instance struct {
-	cfg       *config.Config
-	log       zerolog.Logger
-	env       *session.Env
-	global    *listener.Gate
-	loops     *listener.Loops
-	backends  map[string]*backend.Backend
-	listeners map[string][]*listener.Listener // by frontend name
-	closers   []io.Closer                     // access log file, if any
+	files          []string
+	stdout, stderr io.Writer
+	log            zerolog.Logger
+	loops          *listener.Loops
+	pipes          *session.PipePool
+
+	mu        sync.Mutex                    // guards listeners and cur for readers outside serve
+	listeners map[string]*listener.Listener // by listenerKey
+	cur       *generation
+
+	retiring sync.WaitGroup // old generations still draining
+}
+
+// generation is one configuration's runtime: its backends (with their
+// health checkers), frontends and sessions. A reload builds a new one; the
+// old one lives on until its last session ends or hard_stop_after passes.
+type generation struct {
+	cfg      *config.Config
+	env      *session.Env
+	global   *listener.Gate
+	backends map[string]*backend.Backend
+	bindings map[string]*listener.Binding // by listenerKey
+	closers  []io.Closer                  // access log file, if any
 }
 
 func loadConfig(files []string) (*config.Config, error) {
 	return config.Load(files...)
 }
 
-// serve runs the configuration in files until a stop signal, and returns
+// serve runs the configuration in files until a stop signal and returns
 // the exit status.
 func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready func(*instance)) int {
 	log := zerolog.New(stderr).With().Timestamp().Logger()
@@ -48,21 +68,32 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	inst, err := start(cfg, stdout, stderr, log)
-	if err != nil {
-		log.Error().Err(err).Msg("start failed")
+	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log,
+		listeners: map[string]*listener.Listener{}}
+	if err := inst.start(cfg); err != nil {
+		log.Error().Str("event", "start_failed").Err(err).Msg("start failed")
 		return 1
 	}
 	log.Info().Str("event", "ready").Strs("files", cfg.Files).Int("pid", os.Getpid()).Msg("listening")
+	notify("READY=1\nSTATUS=Ready.\nMAINPID=" + fmt.Sprint(os.Getpid()))
 	if ready != nil {
 		ready(inst)
 	}
 	for s := range sig {
 		switch s {
 		case syscall.SIGHUP, syscall.SIGUSR2:
-			log.Warn().Str("event", "reload").Str("signal", s.String()).Msg("reload is not implemented yet; configuration unchanged")
+			notify(fmt.Sprintf("RELOADING=1\nSTATUS=Reloading configuration.\nMONOTONIC_USEC=%d", monotonicUsec()))
+			if err := inst.reload(); err != nil {
+				log.Error().Str("event", "reload_failed").Str("signal", s.String()).Err(err).
+					Msg("reload refused; the running configuration stays")
+				notify("READY=1\nSTATUS=Reload failed; running the previous configuration.")
+				continue
+			}
+			log.Info().Str("event", "reloaded").Str("signal", s.String()).Strs("files", inst.current().cfg.Files).Msg("configuration reloaded")
+			notify("READY=1\nSTATUS=Ready.")
 		default:
 			log.Info().Str("event", "stopping").Str("signal", s.String()).Msg("graceful stop")
+			notify("STOPPING=1")
 			inst.stop()
 			log.Info().Str("event", "stopped").Msg("bye")
 			return 0
@@ -72,42 +103,95 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 	return 0
 }
 
-// start builds and starts a generation from cfg: backends first (checks
-// running), then listeners. On error everything started is stopped.
-func start(cfg *config.Config, stdout, stderr io.Writer, log zerolog.Logger) (*instance, error) {
-	inst := &instance{cfg: cfg, log: log, backends: map[string]*backend.Backend{},
-		listeners: map[string][]*listener.Listener{}}
-	accessLog, closer, err := openAccessLog(cfg.Global.AccessLog, stdout, stderr)
-	if err != nil {
-		return nil, err
-	}
-	if closer != nil {
-		inst.closers = append(inst.closers, closer)
-	}
-	checkFDLimit(cfg, log)
+// start brings up the process-wide parts and the first generation.
+func (inst *instance) start(cfg *config.Config) error {
+	checkFDLimit(cfg, inst.log)
 	n := cfg.Global.EventLoops
 	if n == 0 {
 		n = runtime.GOMAXPROCS(0)
 	}
-	if inst.loops, err = listener.NewLoops(n, log); err != nil {
+	var err error
+	if inst.loops, err = listener.NewLoops(n, inst.log); err != nil {
+		return err
+	}
+	inst.pipes = session.NewPipePool(max(cfg.Global.MaxConn/4, 1), pipeSize)
+	g, err := inst.build(cfg, nil)
+	if err != nil {
+		inst.loops.Stop()
+		return err
+	}
+	if err := inst.switchTo(g); err != nil {
+		g.retire(0, inst.log)
+		inst.loops.Stop()
+		return err
+	}
+	return nil
+}
+
+// reload reads the files again and, if they are valid and every new
+// listener binds, switches to the new generation; the old one drains in the
+// background. On error nothing changed.
+func (inst *instance) reload() error {
+	cfg, err := loadConfig(inst.files)
+	if err != nil {
+		var ce *config.Error
+		if errors.As(err, &ce) {
+			for _, p := range ce.Problems {
+				inst.log.Error().Str("event", "config_error").Str("path", p.Path).Int("line", p.Line).
+					Str("file", p.File).Msg(p.Msg)
+			}
+		}
+		return err
+	}
+	old := inst.current()
+	g, err := inst.build(cfg, old)
+	if err != nil {
+		return err
+	}
+	if err := inst.switchTo(g); err != nil {
+		g.retire(0, inst.log)
+		return err
+	}
+	inst.retiring.Add(1)
+	go func() {
+		defer inst.retiring.Done()
+		old.retire(old.cfg.Global.HardStopAfter.Duration, inst.log)
+	}()
+	return nil
+}
+
+// build makes a generation from cfg. Servers that existed in prev (same
+// backend and server name) keep their health, admin state and weight.
+func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, error) {
+	g := &generation{cfg: cfg, backends: map[string]*backend.Backend{}, bindings: map[string]*listener.Binding{}}
+	accessLog, closer, err := openAccessLog(cfg.Global.AccessLog, inst.stdout, inst.stderr)
+	if err != nil {
 		return nil, err
 	}
-	inst.env = session.NewEnv(nil, nil, session.NewPipePool(max(cfg.Global.MaxConn/4, 1), pipeSize), accessLog)
-	inst.env.Loops = inst.loops
-	inst.global = listener.NewGate(cfg.Global.MaxConn)
-
+	if closer != nil {
+		g.closers = append(g.closers, closer)
+	}
+	g.env = session.NewEnv(nil, nil, inst.pipes, accessLog)
+	g.env.Loops = inst.loops
+	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
+		g.global = prev.global // the same process-wide count goes on
+	} else {
+		g.global = listener.NewGate(cfg.Global.MaxConn)
+	}
 	for _, name := range sortedKeys(cfg.Backends) {
-		bc := cfg.Backends[name]
-		be, err := backend.New(bc, backend.Options{
-			Logger:   log.With().Str("backend", name).Logger(),
+		be, err := backend.New(cfg.Backends[name], backend.Options{
+			Logger:   inst.log.With().Str("backend", name).Logger(),
 			MaxQueue: cfg.Global.MaxConn,
 		})
 		if err != nil {
-			inst.stop()
+			g.retire(0, inst.log)
 			return nil, err
 		}
+		if prev != nil && prev.backends[name] != nil {
+			be.InheritState(prev.backends[name])
+		}
 		be.Start()
-		inst.backends[name] = be
+		g.backends[name] = be
 	}
 	for _, name := range sortedKeys(cfg.Frontends) {
 		fc := cfg.Frontends[name]
@@ -115,73 +199,141 @@ func start(cfg *config.Config, stdout, stderr io.Writer, log zerolog.Logger) (*i
 			Name:     name,
 			Mode:     fc.Mode,
 			Timeouts: fc.Timeout,
-			Default:  &session.Target{BE: inst.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
-			Env:      inst.env,
+			Default:  &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
+			Env:      g.env,
 		}
-		b := &listener.Binding{Frontend: fe, Gate: listener.NewGate(fc.MaxConn)}
-		opts := listener.Options{}
-		if fc.Mode == config.ModeHTTP {
-			opts.DeferAccept = 1
-		}
-		for _, addr := range fc.Bind {
-			l, err := listener.Listen(addr, opts, inst.global, log)
-			if err != nil {
-				inst.stop()
-				return nil, fmt.Errorf("frontend.%s.bind: %w", name, err)
-			}
-			inst.listeners[name] = append(inst.listeners[name], l)
-			l.Serve(b)
+		b := &listener.Binding{Frontend: fe, Gate: listener.NewGate(fc.MaxConn), Global: g.global}
+		for i, addr := range fc.Bind {
+			g.bindings[listenerKey(name, i, addr)] = b
 		}
 	}
-	return inst, nil
+	return g, nil
 }
 
-// stop is the graceful stop: close the listeners, let sessions finish for
-// up to hard_stop_after, then kill what is left, and stop the backends.
-func (inst *instance) stop() {
-	for _, ls := range inst.listeners {
-		for _, l := range ls {
+// switchTo points every listener at g: addresses g keeps are re-bound
+// without touching their sockets (no connection is refused), new ones are
+// opened first (any failure aborts the switch), and the ones g dropped are
+// closed.
+func (inst *instance) switchTo(g *generation) error {
+	opened := map[string]*listener.Listener{}
+	for key, b := range g.bindings {
+		if inst.listeners[key] != nil {
+			continue
+		}
+		addr := key[strings.LastIndexByte(key, '=')+1:]
+		opts := listener.Options{}
+		if b.Frontend.Mode == config.ModeHTTP {
+			opts.DeferAccept = 1
+		}
+		l, err := listener.Listen(addr, opts, inst.log)
+		if err != nil {
+			for _, l := range opened {
+				l.Close()
+			}
+			return fmt.Errorf("frontend.%s.bind: %w", b.Frontend.Name, err)
+		}
+		opened[key] = l
+	}
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	for addr, l := range inst.listeners {
+		if b := g.bindings[addr]; b != nil {
+			l.SetBinding(b)
+		} else {
 			l.Close()
+			delete(inst.listeners, addr)
 		}
 	}
-	if inst.env != nil {
-		done := make(chan struct{})
-		go func() { inst.env.Wait(); close(done) }()
-		var hard <-chan time.Time
-		if d := inst.cfg.Global.HardStopAfter.Duration; d > 0 {
-			t := time.NewTimer(d)
-			defer t.Stop()
-			hard = t.C
-		}
-		select {
-		case <-done:
-		case <-hard:
-			inst.log.Warn().Str("event", "hard_stop").Int64("sessions", inst.env.Current()).
-				Msg("hard_stop_after reached: closing remaining sessions")
-			inst.env.Kill()
-			<-done
-		}
-		inst.env.Kill()
-		inst.env.Pipes.Close()
+	for addr, l := range opened {
+		inst.listeners[addr] = l
+		l.Serve(g.bindings[addr])
 	}
+	inst.cur = g
+	return nil
+}
+
+func (inst *instance) current() *generation {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	return inst.cur
+}
+
+// stop is the graceful stop: close the listeners, let the sessions of every
+// generation finish for up to hard_stop_after, kill what is left, stop.
+func (inst *instance) stop() {
+	inst.mu.Lock()
+	for addr, l := range inst.listeners {
+		l.Close()
+		delete(inst.listeners, addr)
+	}
+	g := inst.cur
+	inst.mu.Unlock()
+	if g != nil {
+		g.retire(g.cfg.Global.HardStopAfter.Duration, inst.log)
+	}
+	inst.retiring.Wait()
 	if inst.loops != nil {
 		inst.loops.Stop()
 	}
-	for _, be := range inst.backends {
+	if inst.pipes != nil {
+		inst.pipes.Close()
+	}
+}
+
+// retire waits for g's sessions to end, for at most hardStop (0: forever),
+// then kills what is left and stops g's health checks.
+func (g *generation) retire(hardStop time.Duration, log zerolog.Logger) {
+	done := make(chan struct{})
+	go func() { g.env.Wait(); close(done) }()
+	var hard <-chan time.Time
+	if hardStop > 0 {
+		t := time.NewTimer(hardStop)
+		defer t.Stop()
+		hard = t.C
+	}
+	select {
+	case <-done:
+	case <-hard:
+		log.Warn().Str("event", "hard_stop").Int64("sessions", g.env.Current()).
+			Msg("hard_stop_after reached: closing remaining sessions")
+		g.env.Kill()
+		<-done
+	}
+	g.env.Kill()
+	for _, be := range g.backends {
 		be.Stop()
 	}
-	for _, c := range inst.closers {
+	for _, c := range g.closers {
 		c.Close()
 	}
 }
 
 // addrs returns the bound addresses of a frontend (tests use it).
 func (inst *instance) addrs(frontend string) []net.Addr {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
 	var out []net.Addr
-	for _, l := range inst.listeners[frontend] {
-		out = append(out, l.Addr())
+	for i, addr := range inst.cur.cfg.Frontends[frontend].Bind {
+		if l := inst.listeners[listenerKey(frontend, i, addr)]; l != nil {
+			out = append(out, l.Addr())
+		}
 	}
 	return out
+}
+
+// backend returns a backend of the current generation (tests use it).
+func (inst *instance) backend(name string) *backend.Backend {
+	return inst.current().backends[name]
+}
+
+// listenerKey names a listening socket across generations: its address, so
+// that a reload that keeps or moves an address keeps its socket (no
+// connection refused). An ephemeral port (":0") is the frontend's own.
+func listenerKey(frontend string, i int, addr string) string {
+	if strings.HasSuffix(addr, ":0") {
+		return fmt.Sprintf("%s/%d=%s", frontend, i, addr)
+	}
+	return "=" + addr
 }
 
 // openAccessLog opens the access log destination.

@@ -224,7 +224,7 @@ func TestTCPRetriesRedispatch(t *testing.T) {
 		if l["retries"] != 2.0 || l["term"] != "SC" || l["Tc"] != -1.0 {
 			t.Errorf("log = %v; want retries 2, term SC, Tc -1", l)
 		}
-		be := p.inst.backends["be"]
+		be := p.inst.backend("be")
 		if n := be.Servers()[0].Counters().ConnectErrors.Load(); n != 3 {
 			t.Errorf("connection errors counted on the dead server = %d; want 3 (1 + 2 retries)", n)
 		}
@@ -234,7 +234,7 @@ func TestTCPRetriesRedispatch(t *testing.T) {
 // TestTCPNoServer: with every server DOWN the client is closed at once.
 func TestTCPNoServer(t *testing.T) {
 	p := startLB(t, tcpConfig("", "[backend.be.health]\ninterval = \"20ms\"\nfall = 1\n", srv("dead", deadAddr(t))))
-	be := p.inst.backends["be"]
+	be := p.inst.backend("be")
 	waitFor(t, "server DOWN", func() bool { return be.Servers()[0].State().String() == "DOWN" })
 	c := dial(t, p.addr("fe"))
 	if got := readAll(t, c); got != "" {
@@ -395,7 +395,7 @@ func TestTCPHealthStory(t *testing.T) {
 	if got := get(); got != "a" {
 		t.Fatalf("before: %q; want a", got)
 	}
-	be := p.inst.backends["be"]
+	be := p.inst.backend("be")
 	a.close()
 	waitFor(t, "a DOWN", func() bool { return be.Servers()[0].State().String() == "DOWN" })
 	for i := 0; i < 5; i++ {

@@ -1,0 +1,39 @@
+package backend
+
+// InheritState carries server state across a reload: every server of b that
+// also exists in prev (same name and address) takes prev's admin state
+// (ready, drain, maint) and, when both generations run health checks, its
+// health (UP stays UP without waiting for `rise` checks, DOWN stays DOWN
+// until `rise` checks pass). Weights come from the new configuration.
+// Call it before Start. Safe for concurrent use with prev's traffic.
+func (b *Backend) InheritState(prev *Backend) {
+	if prev == nil {
+		return
+	}
+	byName := map[string]*Server{}
+	prev.mu.Lock()
+	for _, s := range prev.servers {
+		byName[s.name] = s
+	}
+	prev.mu.Unlock()
+
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, s := range b.servers {
+		p := byName[s.name]
+		if p == nil || p.addr != s.addr {
+			continue
+		}
+		s.admin.Store(p.admin.Load())
+		if b.checks != nil && prev.checks != nil {
+			down := p.down.Load()
+			s.down.Store(down)
+			if down {
+				s.health = 0
+			} else {
+				s.health = b.checks.rise + b.checks.fall - 1
+			}
+			s.counters.CheckStatus.Store(p.counters.CheckStatus.Load())
+		}
+	}
+}

@@ -1,0 +1,261 @@
+package backend
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lb-proxy/lb/config"
+)
+
+// newServer builds a Server of b from an already checked sc. Its idx is
+// set by the caller.
+func (b *Backend) newServer(sc *config.Server) *Server {
+	s := &Server{
+		b:       b,
+		name:    sc.Name,
+		addr:    sc.Address,
+		backup:  sc.Backup,
+		maxConn: int64(sc.MaxConn),
+		kick:    make(chan struct{}, 1),
+	}
+	s.weight.Store(int32(min(max(sc.Weight, 0), maxWeight)))
+	s.queue.srv = s
+	return s
+}
+
+// initHealth puts s in its starting health state: without checks UNK and
+// always UP; with checks INI and UP with the counter at rise (DOWN at the
+// first failed check). Called before s is published.
+func (b *Backend) initHealth(s *Server) {
+	st := CheckUnknown
+	if b.checks != nil {
+		st = CheckInit
+		s.health = b.checks.rise
+	}
+	s.counters.CheckStatus.Store(uint32(st))
+}
+
+// checkServer returns the problems of one server entry other than its name
+// (whose uniqueness depends on the backend), worded for "server NAME: ".
+// It applies the same rules as the config loader: address "host:port" with
+// a port in 1-65535 and an IP address or DNS name as host, weight 0..256,
+// maxconn >= 0.
+func checkServer(sc *config.Server) []string {
+	var out []string
+	if err := checkServerAddr(sc.Address); err != nil {
+		out = append(out, fmt.Sprintf("bad address %q: %v", sc.Address, err))
+	}
+	if sc.Weight < 0 || sc.Weight > maxWeight {
+		out = append(out, fmt.Sprintf("weight %d out of 0..%d", sc.Weight, maxWeight))
+	}
+	if sc.MaxConn < 0 {
+		out = append(out, fmt.Sprintf("negative maxconn %d", sc.MaxConn))
+	}
+	return out
+}
+
+// checkServerAddr mirrors config's server address rule (config.checkAddr
+// with listen false), which the config package does not export.
+func checkServerAddr(addr string) error {
+	if strings.Contains(addr, "://") {
+		return errors.New(`want "host:port", without a scheme`)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return errors.New(strings.TrimSuffix(ae.Err, " in address"))
+		}
+		return err
+	}
+	if n, err := strconv.Atoi(port); err != nil || port == "" || port[0] < '0' || port[0] > '9' || n < 1 || n > 65535 {
+		return fmt.Errorf("invalid port %q (want 1-65535)", port)
+	}
+	switch ip, err := netip.ParseAddr(host); {
+	case host == "":
+		return errors.New("missing host")
+	case strings.HasPrefix(addr, "["):
+		if err != nil || !ip.Is6() {
+			return fmt.Errorf("invalid IPv6 address %q", host)
+		}
+	case err == nil:
+	case !isHostname(host):
+		return fmt.Errorf("invalid host %q", host)
+	}
+	return nil
+}
+
+// isHostname reports whether s is a plausible DNS name: dot-separated
+// labels of letters, digits, '-' and '_', each 1-63 bytes, 253 bytes in all;
+// a final dot is allowed. Same rule as config's.
+func isHostname(s string) bool {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(s, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			c := label[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// AddServer adds a server at run time, after the declared ones (so it has
+// the highest id for balance "first"), and returns it.
+//
+// cfg is a server entry as the config loader leaves it (defaults applied:
+// the loader's default weight is 1) and is checked with the loader's rules.
+// The server starts as servers do at process start: READY and, with health
+// checks, UP but DOWN at the first failed check, which runs at once if the
+// backend's checks are running. (HAProxy's "add server" creates it in
+// maintenance instead; put it in MAINT afterwards if you want that.)
+// Waiters queued in the backend may be served by it before AddServer
+// returns. The balance policy's rotation is rebuilt: roundrobin restarts its
+// smooth sequence, static-rr rebuilds its rotation from the current weights,
+// and hash policies remap keys (map-based hashing).
+//
+// Errors: ErrServerExists (wrapped) when the backend already has a server of
+// that name; any other error describes an invalid cfg. Safe for concurrent
+// use with everything, including Acquire and Release.
+func (b *Backend) AddServer(cfg *config.Server) (*Server, error) {
+	if cfg == nil {
+		return nil, fmt.Errorf("backend: %s: nil server", b.name)
+	}
+	var problems []string
+	if cfg.Name == "" {
+		problems = append(problems, "empty name")
+	}
+	problems = append(problems, checkServer(cfg)...)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("backend: %s: server %q: %s", b.name, cfg.Name, strings.Join(problems, "; "))
+	}
+	s := b.newServer(cfg)
+	b.initHealth(s)
+
+	b.mu.Lock()
+	for _, o := range b.servers {
+		if o.name == cfg.Name {
+			b.mu.Unlock()
+			return nil, &serverError{b.name, cfg.Name, ErrServerExists, ""}
+		}
+	}
+	s.stampLocked(time.Now())
+	b.setServersLocked(append(slices.Clip(b.servers), s))
+	ev := b.changedLocked(s, s.State(), "added")
+	ready, _ := b.dispatchLocked(nil)
+	b.mu.Unlock()
+
+	b.log.Info().Str("event", "server_added").Str("backend", b.name).Str("server", s.name).
+		Str("address", s.addr).Int("weight", s.Weight()).Bool("backup", s.backup).
+		Int64("maxconn", s.maxConn).Msg("server added")
+	b.logChange(ev)
+	callReady(ready)
+
+	b.run.mu.Lock()
+	b.startCheckerLocked(s, 0)
+	b.run.mu.Unlock()
+	return s, nil
+}
+
+// RemoveServer removes the server named name at run time. As in HAProxy
+// ("del server"), only a server in MAINT with no session and nothing queued
+// on it may be removed: put it in MAINT, wait for Current() to reach 0,
+// then remove it. Its health checker is stopped (RemoveServer waits for it
+// to return). A *Server a caller still holds stays valid to read, but no
+// longer takes sessions and ignores SetAdmin and SetWeight.
+//
+// Errors (wrapped): ErrNoSuchServer, ErrServerNotInMaint, ErrServerBusy.
+// Safe for concurrent use with everything, including Acquire and Release.
+func (b *Backend) RemoveServer(name string) error {
+	b.mu.Lock()
+	i := slices.IndexFunc(b.servers, func(s *Server) bool { return s.name == name })
+	if i < 0 {
+		b.mu.Unlock()
+		return &serverError{b.name, name, ErrNoSuchServer, ""}
+	}
+	s := b.servers[i]
+	if s.Admin() != AdminMaint {
+		b.mu.Unlock()
+		return &serverError{b.name, name, ErrServerNotInMaint, "it is " + s.State().String()}
+	}
+	// A server in MAINT takes no new slot (it is never in the serving tier),
+	// so cur can only go down from here.
+	if n := s.cur.Load(); n > 0 || s.queue.n > 0 {
+		b.mu.Unlock()
+		return &serverError{b.name, name, ErrServerBusy, fmt.Sprintf("%d sessions, %d queued", n, s.queue.n)}
+	}
+	s.removed.Store(true)
+	b.setServersLocked(slices.Delete(slices.Clone(b.servers), i, i+1))
+	b.mu.Unlock()
+
+	b.log.Info().Str("event", "server_removed").Str("backend", b.name).Str("server", name).
+		Msg("server removed")
+
+	b.run.mu.Lock()
+	cancel, done := s.checkCancel, s.checkDone
+	s.checkCancel, s.checkDone = nil, nil
+	b.run.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	return nil
+}
+
+// setServersLocked installs list, a fresh slice no one else holds, as the
+// server list: it renumbers the servers, splits actives and backups,
+// rebuilds the policy and the scratch slices, and publishes the list to
+// lock-free readers.
+func (b *Backend) setServersLocked(list []*Server) {
+	var actives, backups []*Server
+	for i, s := range list {
+		s.idx = i
+		if s.backup {
+			backups = append(backups, s)
+		} else {
+			actives = append(actives, s)
+		}
+	}
+	b.servers, b.actives, b.backups = list, actives, backups
+	p, _, err := newPolicy(b.balance, list)
+	if err != nil {
+		panic("backend: policy " + b.balance + " accepted by New now refused: " + err.Error())
+	}
+	b.policy = p
+	b.cands = make([]*Server, 0, len(list))
+	b.free = make([]*Server, 0, len(list))
+	b.list.Store(&list)
+}
+
+// serverError is a topology error about one server: it reads
+// `backend: BACKEND: server "NAME": REASON (DETAIL)` and unwraps to its
+// sentinel.
+type serverError struct {
+	backend, server string
+	err             error  // the sentinel
+	detail          string // optional
+}
+
+func (e *serverError) Error() string {
+	msg := "backend: " + e.backend + ": server " + strconv.Quote(e.server) + ": " +
+		strings.TrimPrefix(e.err.Error(), "backend: ")
+	if e.detail != "" {
+		msg += " (" + e.detail + ")"
+	}
+	return msg
+}
+
+func (e *serverError) Unwrap() error { return e.err }

@@ -1,0 +1,332 @@
+package stats
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/lb-proxy/lb/backend"
+)
+
+// Collector is a prometheus.Collector that reads the current generation
+// of a Source at scrape time. Its metric families follow HAProxy's exporter
+// (addons/promex) with the prefix lb_ instead of haproxy_, and the labels
+// proxy (a frontend or backend name), server, state and version; the timer
+// histograms (*_time_seconds) are lb's own. Register it on a registry you
+// own (prometheus.NewRegistry), never the global one:
+//
+//	reg := prometheus.NewRegistry()
+//	reg.MustRegister(stats.NewCollector(src))
+//
+// Describe lists every family, so the registry checks names and labels at
+// registration and on each scrape. Safe for concurrent scrapes.
+type Collector struct {
+	src Source
+	now func() time.Time
+
+	// One descriptor per family, by level.
+	processStart, processUptime, processBuildInfo                 *prometheus.Desc
+	processCurConns, processMaxConns, processConnsTotal           *prometheus.Desc
+	frontendCur, frontendLimit, frontendTotal                     *prometheus.Desc
+	frontendBytesIn, frontendBytesOut                             *prometheus.Desc
+	backendStatus, backendCur, backendTotal                       *prometheus.Desc
+	backendQueueCur, backendQueueMax                              *prometheus.Desc
+	backendConnErrors, backendRetries, backendRedispatches        *prometheus.Desc
+	backendQueueFull, backendNoServer, backendDowns               *prometheus.Desc
+	backendActive, backendBackup, backendWeight                   *prometheus.Desc
+	backendTimes                                                  [numTimers]*prometheus.Desc
+	serverStatus, serverWeight, serverCur, serverLimit            *prometheus.Desc
+	serverTotal, serverConnErrors, serverQueueCur, serverQueueMax *prometheus.Desc
+	serverCheckStatus, serverCheckFailures, serverCheckDowns      *prometheus.Desc
+	serverLastChange                                              *prometheus.Desc
+	serverTimes                                                   [numTimers]*prometheus.Desc
+}
+
+// The timer histograms, in the order of the desc arrays.
+const (
+	timerQueue = iota
+	timerConnect
+	timerResponse
+	timerTotal
+	numTimers
+)
+
+// timerNames are the metric name parts and help texts of the timers.
+var timerNames = [numTimers]struct{ name, help string }{
+	timerQueue:    {"queue", "Time spent waiting for a server slot (HAProxy's Tw), per session that reached the queue step."},
+	timerConnect:  {"connect", "Time to connect to the server, retries included (HAProxy's Tc)."},
+	timerResponse: {"response", "Time from the request sent to the complete response head (HAProxy's Tr, HTTP only)."},
+	timerTotal:    {"total", "Whole session (TCP, HAProxy's Tt) or transaction (HTTP, HAProxy's Ta) duration."},
+}
+
+// backendTimers and serverTimers return the four histograms of c in timer
+// order.
+func backendTimers(c *backend.BackendCounters) [numTimers]*backend.Histogram {
+	return [numTimers]*backend.Histogram{&c.QueueTime, &c.ConnectTime, &c.ResponseTime, &c.TotalTime}
+}
+
+func serverTimers(c *backend.ServerCounters) [numTimers]*backend.Histogram {
+	return [numTimers]*backend.Histogram{&c.QueueTime, &c.ConnectTime, &c.ResponseTime, &c.TotalTime}
+}
+
+// serverStates are the values of lb_server_status's state label, one-hot.
+var serverStates = [...]backend.State{backend.StateUp, backend.StateDown, backend.StateDrain, backend.StateMaint}
+
+// checkStatuses are the values of lb_server_check_status's state label,
+// one-hot.
+var checkStatuses = [...]backend.CheckStatus{
+	backend.CheckUnknown, backend.CheckInit, backend.CheckL4OK,
+	backend.CheckL4TOUT, backend.CheckL4CON, backend.CheckSockErr,
+}
+
+// bucketBounds are the histograms' upper bounds in seconds.
+var bucketBounds = func() [backend.HistogramBuckets]float64 {
+	var b [backend.HistogramBuckets]float64
+	for i := range b {
+		b[i] = backend.HistogramBound(i).Seconds()
+	}
+	return b
+}()
+
+// NewCollector returns a Collector reading src at each scrape.
+func NewCollector(src Source) *Collector {
+	proxy := []string{"proxy"}
+	server := []string{"proxy", "server"}
+	d := func(name, help string, labels []string) *prometheus.Desc {
+		return prometheus.NewDesc("lb_"+name, help, labels, nil)
+	}
+	c := &Collector{
+		src: src,
+		now: time.Now,
+
+		processStart:      d("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", nil),
+		processUptime:     d("process_uptime_seconds", "How long ago the process started, in seconds.", nil),
+		processBuildInfo:  d("process_build_info", "Build information; the value is always 1.", []string{"version"}),
+		processCurConns:   d("process_current_connections", "Number of client connections open now.", nil),
+		processMaxConns:   d("process_max_connections", "Limit on client connections (global.maxconn); 0 means unlimited.", nil),
+		processConnsTotal: d("process_connections_total", "Total number of client connections accepted.", nil),
+
+		frontendCur:      d("frontend_current_sessions", "Number of client sessions open now.", proxy),
+		frontendLimit:    d("frontend_limit_sessions", "Limit on client sessions (frontend maxconn); 0 means only the global limit.", proxy),
+		frontendTotal:    d("frontend_sessions_total", "Total number of client sessions accepted.", proxy),
+		frontendBytesIn:  d("frontend_bytes_in_total", "Total number of bytes received from clients.", proxy),
+		frontendBytesOut: d("frontend_bytes_out_total", "Total number of bytes sent to clients.", proxy),
+
+		backendStatus:       d("backend_status", "Backend status: 1 for the current state (UP: a server can take sessions; DOWN: none can), 0 for the other.", []string{"proxy", "state"}),
+		backendCur:          d("backend_current_sessions", "Number of sessions holding a slot on a server of the backend.", proxy),
+		backendTotal:        d("backend_sessions_total", "Total number of slots granted on the backend's servers.", proxy),
+		backendQueueCur:     d("backend_current_queue", "Number of sessions waiting for a server slot (backend and server queues).", proxy),
+		backendQueueMax:     d("backend_max_queue", "Highest number of sessions seen waiting for a server slot.", proxy),
+		backendConnErrors:   d("backend_connection_errors_total", "Total number of failed connects to the backend's servers.", proxy),
+		backendRetries:      d("backend_retry_warnings_total", "Total number of connect retries.", proxy),
+		backendRedispatches: d("backend_redispatch_warnings_total", "Total number of retries moved to another server.", proxy),
+		backendQueueFull:    d("backend_queue_full_total", "Total number of sessions refused because the queue was full (503).", proxy),
+		backendNoServer:     d("backend_no_server_total", "Total number of sessions refused because no server was usable (503).", proxy),
+		backendDowns:        d("backend_check_up_down_total", "Total number of times the backend lost its last usable server.", proxy),
+		backendActive:       d("backend_active_servers", "Number of active (non-backup) servers in state UP.", proxy),
+		backendBackup:       d("backend_backup_servers", "Number of backup servers in state UP.", proxy),
+		backendWeight:       d("backend_weight", "Total weight of the servers taking balanced sessions now (the UP actives, else the UP backups).", proxy),
+
+		serverStatus:        d("server_status", "Server status: 1 for the current state, 0 for the others (UP, DOWN, DRAIN, MAINT).", []string{"proxy", "server", "state"}),
+		serverWeight:        d("server_weight", "Server weight (0..256).", server),
+		serverCur:           d("server_current_sessions", "Number of sessions holding a slot on the server.", server),
+		serverLimit:         d("server_limit_sessions", "Limit on sessions (server maxconn); 0 means unlimited.", server),
+		serverTotal:         d("server_sessions_total", "Total number of slots granted on the server.", server),
+		serverConnErrors:    d("server_connection_errors_total", "Total number of failed connects to the server.", server),
+		serverQueueCur:      d("server_current_queue", "Number of sessions waiting in the server's own queue (hash balancing).", server),
+		serverQueueMax:      d("server_max_queue", "Highest number of sessions seen in the server's own queue.", server),
+		serverCheckStatus:   d("server_check_status", "Result of the last health check: 1 for the current one, 0 for the others (UNK: no checks, INI: none done yet).", []string{"proxy", "server", "state"}),
+		serverCheckFailures: d("server_check_failures_total", "Total number of failed health checks.", server),
+		serverCheckDowns:    d("server_check_up_down_total", "Total number of UP to DOWN transitions caused by health checks.", server),
+		serverLastChange:    d("server_last_change_timestamp_seconds", "Time of the server's last state change (or of its addition) since the Unix epoch in seconds; the process start time if none.", server),
+	}
+	for i, t := range timerNames {
+		c.backendTimes[i] = d("backend_"+t.name+"_time_seconds", t.help, proxy)
+		c.serverTimes[i] = d("server_"+t.name+"_time_seconds", t.help, server)
+	}
+	return c
+}
+
+// Describe sends the descriptor of every family. Part of
+// prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		c.processStart, c.processUptime, c.processBuildInfo,
+		c.processCurConns, c.processMaxConns, c.processConnsTotal,
+		c.frontendCur, c.frontendLimit, c.frontendTotal, c.frontendBytesIn, c.frontendBytesOut,
+		c.backendStatus, c.backendCur, c.backendTotal, c.backendQueueCur, c.backendQueueMax,
+		c.backendConnErrors, c.backendRetries, c.backendRedispatches,
+		c.backendQueueFull, c.backendNoServer, c.backendDowns,
+		c.backendActive, c.backendBackup, c.backendWeight,
+		c.serverStatus, c.serverWeight, c.serverCur, c.serverLimit,
+		c.serverTotal, c.serverConnErrors, c.serverQueueCur, c.serverQueueMax,
+		c.serverCheckStatus, c.serverCheckFailures, c.serverCheckDowns, c.serverLastChange,
+	} {
+		ch <- d
+	}
+	for i := range numTimers {
+		ch <- c.backendTimes[i]
+		ch <- c.serverTimes[i]
+	}
+}
+
+// Collect reads the Source and sends one metric per family and label set.
+// Part of prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	p := c.src.Process()
+	gauge(ch, c.processStart, unixSeconds(p.StartTime))
+	uptime := 0.0
+	if !p.StartTime.IsZero() {
+		uptime = max(c.now().Sub(p.StartTime).Seconds(), 0)
+	}
+	gauge(ch, c.processUptime, uptime)
+	gauge(ch, c.processBuildInfo, 1, version(p.Version))
+	gauge(ch, c.processCurConns, float64(p.CurrentConnections))
+	gauge(ch, c.processMaxConns, float64(p.MaxConnections))
+	counter(ch, c.processConnsTotal, float64(p.ConnectionsTotal))
+
+	for _, f := range c.src.Frontends() {
+		gauge(ch, c.frontendCur, float64(f.CurrentSessions), f.Name)
+		gauge(ch, c.frontendLimit, float64(f.LimitSessions), f.Name)
+		counter(ch, c.frontendTotal, float64(f.SessionsTotal), f.Name)
+		counter(ch, c.frontendBytesIn, float64(f.BytesIn), f.Name)
+		counter(ch, c.frontendBytesOut, float64(f.BytesOut), f.Name)
+	}
+	for _, b := range c.src.Backends() {
+		c.collectBackend(ch, b, p.StartTime)
+	}
+}
+
+// collectBackend sends the metrics of b and of its servers.
+func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backend, start time.Time) {
+	name := b.Name()
+	bc := b.Counters()
+	servers := b.Servers()
+	t := tally(servers)
+
+	up := 0.0
+	if t.weight > 0 {
+		up = 1
+	}
+	gauge(ch, c.backendStatus, up, name, "UP")
+	gauge(ch, c.backendStatus, 1-up, name, "DOWN")
+	gauge(ch, c.backendCur, float64(t.current), name)
+	counter(ch, c.backendTotal, float64(bc.SessionsTotal.Load()), name)
+	gauge(ch, c.backendQueueCur, float64(bc.QueueCurrent.Load()), name)
+	gauge(ch, c.backendQueueMax, float64(bc.QueueMax.Load()), name)
+	counter(ch, c.backendConnErrors, float64(bc.ConnectErrors.Load()), name)
+	counter(ch, c.backendRetries, float64(bc.Retries.Load()), name)
+	counter(ch, c.backendRedispatches, float64(bc.Redispatches.Load()), name)
+	counter(ch, c.backendQueueFull, float64(bc.QueueFull.Load()), name)
+	counter(ch, c.backendNoServer, float64(bc.NoServer.Load()), name)
+	counter(ch, c.backendDowns, float64(bc.Downs.Load()), name)
+	gauge(ch, c.backendActive, float64(t.activeUp), name)
+	gauge(ch, c.backendBackup, float64(t.backupUp), name)
+	gauge(ch, c.backendWeight, float64(t.weight), name)
+	for i, h := range backendTimers(bc) {
+		ch <- histogram(c.backendTimes[i], h.Snapshot(), name)
+	}
+
+	startSec := unixSeconds(start)
+	for _, s := range servers {
+		sn := s.Name()
+		sc := s.Counters()
+		st := s.State()
+		for _, x := range serverStates {
+			gauge(ch, c.serverStatus, oneHot(st == x), name, sn, x.String())
+		}
+		gauge(ch, c.serverWeight, float64(s.Weight()), name, sn)
+		gauge(ch, c.serverCur, float64(s.Current()), name, sn)
+		gauge(ch, c.serverLimit, float64(s.MaxConn()), name, sn)
+		counter(ch, c.serverTotal, float64(sc.SessionsTotal.Load()), name, sn)
+		counter(ch, c.serverConnErrors, float64(sc.ConnectErrors.Load()), name, sn)
+		gauge(ch, c.serverQueueCur, float64(sc.QueueCurrent.Load()), name, sn)
+		gauge(ch, c.serverQueueMax, float64(sc.QueueMax.Load()), name, sn)
+		cs := backend.CheckStatus(sc.CheckStatus.Load())
+		for _, x := range checkStatuses {
+			gauge(ch, c.serverCheckStatus, oneHot(cs == x), name, sn, x.String())
+		}
+		counter(ch, c.serverCheckFailures, float64(sc.ChecksFailed.Load()), name, sn)
+		counter(ch, c.serverCheckDowns, float64(sc.Downs.Load()), name, sn)
+		last := startSec
+		if ns := sc.LastChange.Load(); ns != 0 {
+			last = float64(ns) / 1e9
+		}
+		gauge(ch, c.serverLastChange, last, name, sn)
+		for i, h := range serverTimers(sc) {
+			ch <- histogram(c.serverTimes[i], h.Snapshot(), name, sn)
+		}
+	}
+}
+
+// serverTally is what a backend's figures derive from its servers.
+type serverTally struct {
+	current            int64
+	activeUp, backupUp int
+	weight             int // of the serving tier: UP actives, else UP backups
+}
+
+// tally sums servers' figures. The states are read one by one, lock-free,
+// so under concurrent changes the sums may mix before and after.
+func tally(servers []*backend.Server) serverTally {
+	var t serverTally
+	var activeW, backupW int
+	for _, s := range servers {
+		t.current += s.Current()
+		if s.State() != backend.StateUp {
+			continue
+		}
+		if s.Backup() {
+			t.backupUp++
+			backupW += s.Weight()
+		} else {
+			t.activeUp++
+			activeW += s.Weight()
+		}
+	}
+	t.weight = activeW
+	if t.activeUp == 0 {
+		t.weight = backupW
+	}
+	return t
+}
+
+func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+}
+
+func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
+	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
+}
+
+// histogram converts a backend histogram snapshot to a Prometheus one.
+func histogram(d *prometheus.Desc, s backend.HistogramSnapshot, labels ...string) prometheus.Metric {
+	buckets := make(map[float64]uint64, len(bucketBounds))
+	for i, le := range bucketBounds {
+		buckets[le] = s.Buckets[i]
+	}
+	return prometheus.MustNewConstHistogram(d, s.Count, s.SumSeconds(), buckets, labels...)
+}
+
+func oneHot(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// unixSeconds returns t in seconds since the epoch, 0 for the zero time.
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+// version returns v, or "(devel)" when empty.
+func version(v string) string {
+	if v == "" {
+		return "(devel)"
+	}
+	return v
+}

@@ -1,0 +1,224 @@
+package stats
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lb-proxy/lb/backend"
+)
+
+// Snapshot is the state of a generation at one instant, as served by
+// GET /stats.json and rendered by GET /stats. Its JSON field names are
+// stable: fields may be added, never renamed or removed. Counters are
+// totals since the generation's backends and frontends were built.
+type Snapshot struct {
+	// Time is when the snapshot was taken.
+	Time      time.Time        `json:"time"`
+	Process   ProcessStatus    `json:"process"`
+	Frontends []FrontendStatus `json:"frontends"` // by name
+	Backends  []BackendStatus  `json:"backends"`  // by name
+}
+
+// ProcessStatus is the process-wide part of a Snapshot (see Process).
+type ProcessStatus struct {
+	Version            string    `json:"version"`
+	StartTime          time.Time `json:"start_time"`
+	UptimeSeconds      float64   `json:"uptime_seconds"`
+	CurrentConnections int64     `json:"current_connections"`
+	MaxConnections     int64     `json:"max_connections"` // 0: unlimited
+	ConnectionsTotal   int64     `json:"connections_total"`
+}
+
+// FrontendStatus is one frontend (see Frontend).
+type FrontendStatus struct {
+	Name            string `json:"name"`
+	Mode            string `json:"mode"` // "http" or "tcp"
+	CurrentSessions int64  `json:"current_sessions"`
+	LimitSessions   int64  `json:"limit_sessions"` // 0: only the global limit
+	SessionsTotal   int64  `json:"sessions_total"`
+	BytesIn         int64  `json:"bytes_in"`
+	BytesOut        int64  `json:"bytes_out"`
+}
+
+// BackendStatus is one backend and its servers.
+type BackendStatus struct {
+	Name    string `json:"name"`
+	Balance string `json:"balance"`
+	// Status is "UP" while some server can take sessions, else "DOWN".
+	Status          string `json:"status"`
+	CurrentSessions int64  `json:"current_sessions"` // slots held on its servers
+	SessionsTotal   uint64 `json:"sessions_total"`
+	CurrentQueue    int64  `json:"current_queue"`
+	MaxQueue        int64  `json:"max_queue"`
+	ConnectErrors   uint64 `json:"connect_errors"`
+	Retries         uint64 `json:"retries"`
+	Redispatches    uint64 `json:"redispatches"`
+	QueueFull       uint64 `json:"queue_full"` // sessions refused: queue full
+	NoServer        uint64 `json:"no_server"`  // sessions refused: no usable server
+	Downs           uint64 `json:"downs"`      // times it lost its last usable server
+	ActiveServers   int    `json:"active_servers"`
+	BackupServers   int    `json:"backup_servers"`
+	// Weight is the total weight of the servers taking balanced sessions
+	// (the UP actives, else the UP backups).
+	Weight  int            `json:"weight"`
+	Timers  Timers         `json:"timers"`
+	Servers []ServerStatus `json:"servers"` // in declaration order
+}
+
+// ServerStatus is one server.
+type ServerStatus struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Backup  bool   `json:"backup"`
+	// State is "UP", "DOWN", "DRAIN" or "MAINT" (backend.State).
+	State string `json:"state"`
+	// Admin is the operator's setting: "READY", "DRAIN" or "MAINT".
+	Admin           string `json:"admin"`
+	Weight          int    `json:"weight"`
+	CurrentSessions int64  `json:"current_sessions"`
+	LimitSessions   int64  `json:"limit_sessions"` // maxconn; 0: unlimited
+	SessionsTotal   uint64 `json:"sessions_total"`
+	CurrentQueue    int64  `json:"current_queue"`
+	MaxQueue        int64  `json:"max_queue"`
+	ConnectErrors   uint64 `json:"connect_errors"`
+	// CheckStatus is the last health check's result ("L4OK", "L4CON",
+	// ...; "UNK" without checks, "INI" before the first).
+	CheckStatus   string `json:"check_status"`
+	CheckFailures uint64 `json:"check_failures"`
+	CheckDowns    uint64 `json:"check_downs"` // UP -> DOWN transitions
+	// LastChange is the time of the last state change (or of the server's
+	// addition at run time); null if none since the generation started.
+	LastChange *time.Time `json:"last_change"`
+	Timers     Timers     `json:"timers"`
+}
+
+// Timers summarises the timer histograms (see backend.BackendCounters).
+type Timers struct {
+	Queue    Timer `json:"queue"`
+	Connect  Timer `json:"connect"`
+	Response Timer `json:"response"`
+	Total    Timer `json:"total"`
+}
+
+// Timer is one timer histogram's count and mean. The full distribution is
+// in the Prometheus histograms.
+type Timer struct {
+	Count       uint64  `json:"count"`
+	MeanSeconds float64 `json:"mean_seconds"`
+}
+
+// TakeSnapshot reads src now. Frontends and backends are sorted by name;
+// servers keep their declaration order. Each value is read lock-free on its
+// own, so figures changing during the read may mix before and after.
+func TakeSnapshot(src Source, now time.Time) Snapshot {
+	p := src.Process()
+	snap := Snapshot{
+		Time: now,
+		Process: ProcessStatus{
+			Version:            version(p.Version),
+			StartTime:          p.StartTime,
+			CurrentConnections: p.CurrentConnections,
+			MaxConnections:     p.MaxConnections,
+			ConnectionsTotal:   p.ConnectionsTotal,
+		},
+		Frontends: []FrontendStatus{},
+		Backends:  []BackendStatus{},
+	}
+	if !p.StartTime.IsZero() {
+		snap.Process.UptimeSeconds = max(now.Sub(p.StartTime).Seconds(), 0)
+	}
+	for _, f := range src.Frontends() {
+		snap.Frontends = append(snap.Frontends, FrontendStatus{
+			Name:            f.Name,
+			Mode:            f.Mode,
+			CurrentSessions: f.CurrentSessions,
+			LimitSessions:   f.LimitSessions,
+			SessionsTotal:   f.SessionsTotal,
+			BytesIn:         f.BytesIn,
+			BytesOut:        f.BytesOut,
+		})
+	}
+	slices.SortFunc(snap.Frontends, func(a, b FrontendStatus) int { return strings.Compare(a.Name, b.Name) })
+	for _, b := range src.Backends() {
+		snap.Backends = append(snap.Backends, backendStatus(b))
+	}
+	slices.SortFunc(snap.Backends, func(a, b BackendStatus) int { return strings.Compare(a.Name, b.Name) })
+	return snap
+}
+
+// backendStatus reads one backend and its servers.
+func backendStatus(b *backend.Backend) BackendStatus {
+	bc := b.Counters()
+	servers := b.Servers()
+	t := tally(servers)
+	bs := BackendStatus{
+		Name:            b.Name(),
+		Balance:         b.Balance(),
+		Status:          "DOWN",
+		CurrentSessions: t.current,
+		SessionsTotal:   bc.SessionsTotal.Load(),
+		CurrentQueue:    bc.QueueCurrent.Load(),
+		MaxQueue:        bc.QueueMax.Load(),
+		ConnectErrors:   bc.ConnectErrors.Load(),
+		Retries:         bc.Retries.Load(),
+		Redispatches:    bc.Redispatches.Load(),
+		QueueFull:       bc.QueueFull.Load(),
+		NoServer:        bc.NoServer.Load(),
+		Downs:           bc.Downs.Load(),
+		ActiveServers:   t.activeUp,
+		BackupServers:   t.backupUp,
+		Weight:          t.weight,
+		Timers:          timers(backendTimers(bc)),
+		Servers:         make([]ServerStatus, 0, len(servers)),
+	}
+	if t.weight > 0 {
+		bs.Status = "UP"
+	}
+	for _, s := range servers {
+		bs.Servers = append(bs.Servers, serverStatus(s))
+	}
+	return bs
+}
+
+// serverStatus reads one server.
+func serverStatus(s *backend.Server) ServerStatus {
+	sc := s.Counters()
+	ss := ServerStatus{
+		Name:            s.Name(),
+		Address:         s.Addr(),
+		Backup:          s.Backup(),
+		State:           s.State().String(),
+		Admin:           s.Admin().String(),
+		Weight:          s.Weight(),
+		CurrentSessions: s.Current(),
+		LimitSessions:   s.MaxConn(),
+		SessionsTotal:   sc.SessionsTotal.Load(),
+		CurrentQueue:    sc.QueueCurrent.Load(),
+		MaxQueue:        sc.QueueMax.Load(),
+		ConnectErrors:   sc.ConnectErrors.Load(),
+		CheckStatus:     backend.CheckStatus(sc.CheckStatus.Load()).String(),
+		CheckFailures:   sc.ChecksFailed.Load(),
+		CheckDowns:      sc.Downs.Load(),
+		Timers:          timers(serverTimers(sc)),
+	}
+	if ns := sc.LastChange.Load(); ns != 0 {
+		t := time.Unix(0, ns).UTC()
+		ss.LastChange = &t
+	}
+	return ss
+}
+
+// timers summarises four histograms in timer order.
+func timers(h [numTimers]*backend.Histogram) Timers {
+	t := func(h *backend.Histogram) Timer {
+		s := h.Snapshot()
+		return Timer{Count: s.Count, MeanSeconds: s.Mean().Seconds()}
+	}
+	return Timers{
+		Queue:    t(h[timerQueue]),
+		Connect:  t(h[timerConnect]),
+		Response: t(h[timerResponse]),
+		Total:    t(h[timerTotal]),
+	}
+}

@@ -1,0 +1,66 @@
+package stats
+
+import (
+	"time"
+
+	"github.com/lb-proxy/lb/backend"
+)
+
+// Source is the running configuration generation as stats sees it. The
+// caller (cmd/lb) implements it over whatever it keeps per generation, and
+// switches generations behind it on reload, so that every scrape, page and
+// API call reads the current one.
+//
+// Its methods are called on every scrape and admin request, from the
+// admin server's goroutines, concurrently: they must be safe for concurrent
+// use and cheap (read atomics, copy a few slices; no I/O, no waiting).
+type Source interface {
+	// Process returns the process-wide figures, read now.
+	Process() Process
+	// Frontends returns one entry per frontend, its counters read now. The
+	// slice belongs to the caller of Frontends.
+	Frontends() []Frontend
+	// Backends returns the generation's backends, in any order. The slice
+	// belongs to the caller of Backends; the backends are live and stats
+	// reads their counters and changes their servers through backend's
+	// concurrency-safe methods.
+	Backends() []*backend.Backend
+}
+
+// Process is the process-wide part of a Source, a snapshot of values.
+type Process struct {
+	// Version is the build version shown on the page and as the version
+	// label of lb_process_build_info. Empty means "(devel)".
+	Version string
+	// StartTime is when the process started (not the current generation);
+	// uptime is measured from it. The zero time reports uptime 0.
+	StartTime time.Time
+	// CurrentConnections is the number of client connections open now
+	// (the global maxconn gate's count).
+	CurrentConnections int64
+	// MaxConnections is global.maxconn; 0 means unlimited.
+	MaxConnections int64
+	// ConnectionsTotal counts client connections accepted since the
+	// process started (or since the generation started, if that is all the
+	// caller keeps: Prometheus treats a drop as a counter reset).
+	ConnectionsTotal int64
+}
+
+// Frontend is one frontend's figures, a snapshot of values read by the
+// Source (for example from session.Frontend's atomic counters).
+type Frontend struct {
+	// Name is the frontend's configured name.
+	Name string
+	// Mode is "http" or "tcp".
+	Mode string
+	// CurrentSessions is the number of client sessions open now.
+	CurrentSessions int64
+	// LimitSessions is the frontend's maxconn; 0 means only the global
+	// limit applies.
+	LimitSessions int64
+	// SessionsTotal counts sessions accepted by this frontend.
+	SessionsTotal int64
+	// BytesIn counts bytes received from clients; BytesOut bytes sent to
+	// them.
+	BytesIn, BytesOut int64
+}
