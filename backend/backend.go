@@ -72,8 +72,8 @@ type Backend struct {
 }
 
 // BackendCounters are a backend's metrics. Package backend writes them,
-// except Retries, Redispatches and the timer histograms, which the session
-// writes; everyone else only reads them.
+// except Retries, Redispatches, the HTTP counters and the timer histograms,
+// which the session writes; everyone else only reads them.
 type BackendCounters struct {
 	// SessionsTotal counts slots reserved on any server of the backend.
 	// atomic: written by Acquire and queue dispatch under Backend.mu; read by
@@ -108,6 +108,13 @@ type BackendCounters struct {
 	// (HAProxy's backend "chkdown"). atomic: written under Backend.mu; read
 	// by the metrics collector.
 	Downs atomic.Uint64
+	// HTTPRequests counts HTTP requests sent to the backend's servers (HTTP
+	// mode). atomic: written by the session; read by the metrics collector.
+	HTTPRequests atomic.Uint64
+	// HTTPResponses counts the HTTP responses the backend's servers sent,
+	// by status class. Written by the session; read by the metrics
+	// collector.
+	HTTPResponses ResponseCodes
 
 	// The timer histograms, HAProxy's log timers per session (or
 	// transaction in HTTP mode). The session observes each phase that

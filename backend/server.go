@@ -11,7 +11,8 @@ const maxWeight = 256
 
 // Server is one server of a Backend. Its methods are safe for concurrent
 // use. A *Server lives as long as its Backend; sessions may keep it while
-// they hold a slot on it.
+// they hold a slot on it. Once RemoveServer has taken it out (which needs it
+// idle) it stays readable but takes no session and ignores admin changes.
 type Server struct {
 	b       *Backend
 	idx     int // index in b.servers; owned by b.mu (renumbered on removals)
@@ -57,8 +58,8 @@ type Server struct {
 }
 
 // ServerCounters are a server's metrics. Package backend writes them,
-// except the timer histograms, which the session writes; everyone else only
-// reads them.
+// except HTTPResponses and the timer histograms, which the session writes;
+// everyone else only reads them.
 type ServerCounters struct {
 	// SessionsTotal counts slots reserved on this server, directly by
 	// Acquire or from a queue. atomic: written under Backend.mu; read by the
@@ -94,6 +95,10 @@ type ServerCounters struct {
 	// it was added). atomic: written under Backend.mu; read by the metrics
 	// collector.
 	LastChange atomic.Int64
+
+	// HTTPResponses counts the HTTP responses this server sent, by status
+	// class. Written by the session; read by the metrics collector.
+	HTTPResponses ResponseCodes
 
 	// The timer histograms of the sessions served by this server; see
 	// BackendCounters.QueueTime for each one's meaning. Written by the

@@ -63,6 +63,12 @@ func (l *Loops) Attach(fc, bc session.Conn, front, back session.LoopHandler) (bo
 	return true, nil
 }
 
+// AttachOne implements session.Loops.
+func (l *Loops) AttachOne(c session.Conn, h session.LoopHandler) error {
+	_, err := l.cli.EnrollContext(c, h)
+	return err
+}
+
 // loopEvents dispatches gnet's callbacks to the connection's handler.
 type loopEvents struct{ gnet.BuiltinEventEngine }
 
@@ -95,6 +101,15 @@ func (l loop) Execute(f func()) error {
 }
 
 func (l loop) CloseNow(c session.LoopConn) { _ = l.el.Close(c.(gnet.Conn)) }
+
+func (l loop) Adopt(c session.Conn, h session.LoopHandler) error {
+	ch, err := l.el.Enroll(gnet.NewContext(context.Background(), h), c)
+	if err != nil {
+		c.Close()
+		return err
+	}
+	return (<-ch).Err
+}
 
 // gnetLogger routes gnet's own log lines into zerolog.
 type gnetLogger struct{ log zerolog.Logger }

@@ -37,12 +37,20 @@ type LoopConn interface {
 	// Next consumes n buffered inbound bytes (n <= 0: all of them). The
 	// slice aliases loop memory and is valid until the callback returns.
 	Next(n int) ([]byte, error)
+	// Peek returns n buffered inbound bytes without consuming them (n <= 0:
+	// all). Same lifetime as Next.
+	Peek(n int) ([]byte, error)
+	// Discard consumes n buffered inbound bytes.
+	Discard(n int) (int, error)
 	// InboundBuffered returns how many inbound bytes are buffered.
 	InboundBuffered() int
 	// Fd returns the socket's descriptor; write to it only from the loop.
 	Fd() int
 	// Dup returns a new descriptor for the same socket; the caller owns it.
 	Dup() (int, error)
+	// SetContext replaces the connection's handler (a LoopHandler); loop
+	// only. Server connections move between sessions and the idle pool.
+	SetContext(ctx any)
 }
 
 // Loop is the event loop a connection was attached to.
@@ -53,6 +61,10 @@ type Loop interface {
 	// CloseNow closes c synchronously; loop only. c's OnClose runs before
 	// CloseNow returns.
 	CloseNow(c LoopConn)
+	// Adopt attaches c to this loop with handler h and returns once h's
+	// OnOpen has run. Call it off the loop (it blocks). c is closed either
+	// way (the loop holds a duplicate).
+	Adopt(c Conn, h LoopHandler) error
 }
 
 // LoopHandler receives one loop connection's events, on its loop.
@@ -72,6 +84,9 @@ type Loops interface {
 	// are closed either way (the loop holds duplicates). On error, onLoop
 	// tells whether back had been attached (its OnClose then follows).
 	Attach(fc, bc Conn, front, back LoopHandler) (onLoop bool, err error)
+	// AttachOne moves c onto the least loaded loop with handler h and
+	// returns once h's OnOpen has run. c is closed either way.
+	AttachOne(c Conn, h LoopHandler) error
 }
 
 // bulkRead is the read size from which the loop considers a flow bulky and
@@ -86,6 +101,7 @@ type end struct {
 	c       LoopConn // nil until attached
 	l       Loop
 	closed  bool   // the loop closed c
+	closeReq bool  // close c when its running callback returns
 	fd      int    // our duplicate of c's socket once taken, else -1
 	pending []byte // bytes read from this side, not yet written to the other
 	eof     bool   // this side sent its FIN; all it sent is forwarded or pending
@@ -119,9 +135,20 @@ func (s *Session) loopDone() bool { return s.handedOff || s.ended }
 // OnOpen implements LoopHandler.
 func (e *end) OnOpen(c LoopConn, l Loop) bool {
 	s := e.s
-	e.c, e.l = c, l
+	e.c, e.l, e.closed, e.closeReq = c, l, false, false
 	if s.loopDone() {
 		return true
+	}
+	if s.http != nil {
+		s.cur = c
+		if e.side == sideFront {
+			s.loop = l
+			s.httpFrontOpen()
+		} else if s.httpBackOpen(c) {
+			e.closeReq = true
+		}
+		s.cur = nil
+		return s.loopDone() || e.closeReq
 	}
 	if e.side == sideBack {
 		return false // the front follows
@@ -155,8 +182,18 @@ func (e *end) OnOpen(c LoopConn, l Loop) bool {
 // OnTraffic implements LoopHandler: forward what arrived to the peer.
 func (e *end) OnTraffic(c LoopConn) bool {
 	s := e.s
-	if s.loopDone() {
+	if s.loopDone() || c != e.c {
 		return true
+	}
+	if s.http != nil {
+		s.cur = c
+		if e.side == sideFront {
+			s.httpFront()
+		} else {
+			s.httpBack()
+		}
+		s.cur = nil
+		return s.loopDone() || e.closeReq || (s.handedOff && true)
 	}
 	if !s.attached() || s.loop == nil {
 		return false // keep the bytes until both sides are attached
@@ -194,8 +231,17 @@ func (e *end) OnTraffic(c LoopConn) bool {
 // OnClose implements LoopHandler.
 func (e *end) OnClose(c LoopConn, err error) {
 	s := e.s
+	if c != e.c {
+		return // an earlier connection of this end (HTTP server side)
+	}
 	e.closed = true
 	if s.loopDone() {
+		return
+	}
+	if s.http != nil {
+		s.cur = c
+		s.httpClose(e, err)
+		s.cur = nil
 		return
 	}
 	if errors.Is(err, io.EOF) && s.fe.Env.ctx.Err() == nil {
@@ -267,8 +313,8 @@ func (s *Session) handoff(cur LoopConn) {
 		}
 	}
 	for i := range s.ends {
-		if e := &s.ends[i]; e.c != cur && !e.closed {
-			e.l.CloseNow(e.c)
+		if e := &s.ends[i]; e.c != nil && e.c != cur && !e.closed {
+			s.closeEnd(e)
 		}
 	}
 	s.fe.Env.unregister(s)
@@ -291,6 +337,11 @@ func (s *Session) afterHandoff() {
 		return
 	}
 	s.fc, s.bc = fc, bc
+	if s.http != nil {
+		s.httpAfterHandoff()
+		s.finish()
+		return
+	}
 	s.req.pending, s.req.srcEOF = s.ends[sideFront].pending, s.ends[sideFront].eof
 	s.res.pending, s.res.srcEOF = s.ends[sideBack].pending, s.ends[sideBack].eof
 	s.forward()
@@ -325,7 +376,7 @@ func (s *Session) abortLoop(t Term, cur LoopConn) {
 	for i := range s.ends {
 		e := &s.ends[i]
 		if e.c != nil && e.c != cur && !e.closed {
-			e.l.CloseNow(e.c)
+			s.closeEnd(e)
 		}
 		if e.fd >= 0 {
 			unix.Close(e.fd)
@@ -336,13 +387,39 @@ func (s *Session) abortLoop(t Term, cur LoopConn) {
 	s.finish()
 }
 
-// armLoopTimer starts the session's single timeout timer. Loop only.
+// closeEnd closes an end's connection: now, or, if its own callback is
+// running, when that callback returns. Loop only.
+func (s *Session) closeEnd(e *end) {
+	if e.c == nil || e.closed {
+		return
+	}
+	if e.c == s.cur {
+		e.closeReq = true
+		return
+	}
+	e.l.CloseNow(e.c)
+}
+
+// armLoopTimer (re)starts the session's single timeout timer for the next
+// deadline. Loop only.
 func (s *Session) armLoopTimer() {
-	at, _, ok := s.deadline()
+	var (
+		at int64
+		ok bool
+	)
+	if s.http != nil {
+		at, _, ok = s.httpDeadline()
+	} else {
+		at, _, ok = s.deadline()
+	}
 	if !ok {
 		return
 	}
 	d := time.Duration(at - s.fe.Env.Clock.Now().UnixNano())
+	if s.loopTimer != nil {
+		s.loopTimer.Reset(d)
+		return
+	}
 	s.loopTimer = s.fe.Env.Clock.AfterFunc(d, func() {
 		// Timer goroutine: hop onto the loop.
 		_ = s.loop.Execute(s.onLoopTimer)
@@ -358,6 +435,10 @@ func (s *Session) stopLoopTimer() {
 // onLoopTimer checks the deadlines on the loop: re-arm, or time out.
 func (s *Session) onLoopTimer() {
 	if s.loopDone() {
+		return
+	}
+	if s.http != nil {
+		s.httpTimer()
 		return
 	}
 	at, cause, _ := s.deadline()

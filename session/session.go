@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/lb-proxy/lb/analyzer"
 	"github.com/lb-proxy/lb/backend"
 	"github.com/lb-proxy/lb/config"
 )
@@ -60,6 +61,9 @@ type Env struct {
 
 	loopMu       sync.Mutex
 	loopSessions map[*Session]struct{} // sessions on an event loop; guarded by loopMu
+
+	pools sync.Map     // Loop -> *idlePool
+	idle  atomic.Int64 // atomic: pooled idle server connections; read by the metrics collector
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
 }
@@ -135,6 +139,10 @@ type Frontend struct {
 	Timeouts config.Timeouts // client-side timeouts are read from here
 	Default  *Target         // default_backend
 	Env      *Env
+	// RouteRules and Routes are the HTTP routes, in order: a request that
+	// matches RouteRules[i] goes to Routes[i].
+	RouteRules []analyzer.Route
+	Routes     []*Target
 
 	SessionsTotal   atomic.Int64 // atomic: read by the metrics collector
 	SessionsCurrent atomic.Int64 // atomic: read by the metrics collector
@@ -211,6 +219,10 @@ type Session struct {
 	loopTimer Timer // the single timeout timer
 	handedOff bool  // moved to pumps; the loop no longer owns s
 	ended     bool  // finished on the loop
+	cur       LoopConn // the connection whose callback is running, if any
+
+	http      *httpTxn // HTTP mode state; nil in TCP mode (and once tunnelling)
+	tunnelled bool     // an HTTP session that switched protocols
 }
 
 // Start starts a session on fc, on a goroutine the session owns, and
@@ -233,6 +245,10 @@ func (s *Session) run() {
 	env.current.Add(1)
 	f.SessionsTotal.Add(1)
 	f.SessionsCurrent.Add(1)
+	if f.Mode == config.ModeHTTP && env.Loops != nil {
+		s.runHTTP()
+		return
+	}
 	if !s.connect() {
 		s.finish()
 		return
@@ -266,7 +282,9 @@ func (s *Session) finish() {
 	s.release()
 	f.BytesIn.Add(s.req.bytes.Load())
 	f.BytesOut.Add(s.res.bytes.Load())
-	s.log()
+	if s.fe.Mode != config.ModeHTTP {
+		s.log() // HTTP mode logs each transaction instead (httpLog)
+	}
 	f.SessionsCurrent.Add(-1)
 	env.current.Add(-1)
 	env.active.Done()

@@ -12,8 +12,11 @@ import (
 // of a Source at scrape time. Its metric families follow HAProxy's exporter
 // (addons/promex) with the prefix lb_ instead of haproxy_, and the labels
 // proxy (a frontend or backend name), server, state and version; the timer
-// histograms (*_time_seconds) are lb's own. Register it on a registry you
-// own (prometheus.NewRegistry), never the global one:
+// histograms (*_time_seconds) are lb's own. A timer histogram appears with
+// its first observation (as a HistogramVec child would), so TCP backends
+// carry no empty response-time series; the check_* series exist only for
+// servers with health checks. Register it on a registry you own
+// (prometheus.NewRegistry), never the global one:
 //
 //	reg := prometheus.NewRegistry()
 //	reg.MustRegister(stats.NewCollector(src))
@@ -73,10 +76,10 @@ func serverTimers(c *backend.ServerCounters) [numTimers]*backend.Histogram {
 var serverStates = [...]backend.State{backend.StateUp, backend.StateDown, backend.StateDrain, backend.StateMaint}
 
 // checkStatuses are the values of lb_server_check_status's state label,
-// one-hot.
+// one-hot. UNK is not among them: servers without health checks have no
+// check_* series at all (as in HAProxy's exporter).
 var checkStatuses = [...]backend.CheckStatus{
-	backend.CheckUnknown, backend.CheckInit, backend.CheckL4OK,
-	backend.CheckL4TOUT, backend.CheckL4CON, backend.CheckSockErr,
+	backend.CheckInit, backend.CheckL4OK, backend.CheckL4TOUT, backend.CheckL4CON, backend.CheckSockErr,
 }
 
 // bucketBounds are the histograms' upper bounds in seconds.
@@ -135,9 +138,9 @@ func NewCollector(src Source) *Collector {
 		serverConnErrors:    d("server_connection_errors_total", "Total number of failed connects to the server.", server),
 		serverQueueCur:      d("server_current_queue", "Number of sessions waiting in the server's own queue (hash balancing).", server),
 		serverQueueMax:      d("server_max_queue", "Highest number of sessions seen in the server's own queue.", server),
-		serverCheckStatus:   d("server_check_status", "Result of the last health check: 1 for the current one, 0 for the others (UNK: no checks, INI: none done yet).", []string{"proxy", "server", "state"}),
-		serverCheckFailures: d("server_check_failures_total", "Total number of failed health checks.", server),
-		serverCheckDowns:    d("server_check_up_down_total", "Total number of UP to DOWN transitions caused by health checks.", server),
+		serverCheckStatus:   d("server_check_status", "Result of the last health check: 1 for the current one, 0 for the others (INI: none done yet). Only for servers with health checks.", []string{"proxy", "server", "state"}),
+		serverCheckFailures: d("server_check_failures_total", "Total number of failed health checks. Only for servers with health checks.", server),
+		serverCheckDowns:    d("server_check_up_down_total", "Total number of UP to DOWN transitions caused by health checks. Only for servers with health checks.", server),
 		serverLastChange:    d("server_last_change_timestamp_seconds", "Time of the server's last state change (or of its addition) since the Unix epoch in seconds; the process start time if none.", server),
 	}
 	for i, t := range timerNames {
@@ -224,7 +227,9 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 	gauge(ch, c.backendBackup, float64(t.backupUp), name)
 	gauge(ch, c.backendWeight, float64(t.weight), name)
 	for i, h := range backendTimers(bc) {
-		ch <- histogram(c.backendTimes[i], h.Snapshot(), name)
+		if s := h.Snapshot(); s.Count > 0 {
+			ch <- histogram(c.backendTimes[i], s, name)
+		}
 	}
 
 	startSec := unixSeconds(start)
@@ -242,19 +247,22 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 		counter(ch, c.serverConnErrors, float64(sc.ConnectErrors.Load()), name, sn)
 		gauge(ch, c.serverQueueCur, float64(sc.QueueCurrent.Load()), name, sn)
 		gauge(ch, c.serverQueueMax, float64(sc.QueueMax.Load()), name, sn)
-		cs := backend.CheckStatus(sc.CheckStatus.Load())
-		for _, x := range checkStatuses {
-			gauge(ch, c.serverCheckStatus, oneHot(cs == x), name, sn, x.String())
+		if cs := backend.CheckStatus(sc.CheckStatus.Load()); cs != backend.CheckUnknown {
+			for _, x := range checkStatuses {
+				gauge(ch, c.serverCheckStatus, oneHot(cs == x), name, sn, x.String())
+			}
+			counter(ch, c.serverCheckFailures, float64(sc.ChecksFailed.Load()), name, sn)
+			counter(ch, c.serverCheckDowns, float64(sc.Downs.Load()), name, sn)
 		}
-		counter(ch, c.serverCheckFailures, float64(sc.ChecksFailed.Load()), name, sn)
-		counter(ch, c.serverCheckDowns, float64(sc.Downs.Load()), name, sn)
 		last := startSec
 		if ns := sc.LastChange.Load(); ns != 0 {
 			last = float64(ns) / 1e9
 		}
 		gauge(ch, c.serverLastChange, last, name, sn)
 		for i, h := range serverTimers(sc) {
-			ch <- histogram(c.serverTimes[i], h.Snapshot(), name, sn)
+			if s := h.Snapshot(); s.Count > 0 {
+				ch <- histogram(c.serverTimes[i], s, name, sn)
+			}
 		}
 	}
 }

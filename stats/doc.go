@@ -9,4 +9,9 @@
 // import session, listener or gnet; the caller adapts its generation to
 // Source. It keeps no globals: the Prometheus registry, the logger and the
 // admin token are passed in, and it never touches the default registry.
+//
+// Every change made through the runtime API is logged as one structured
+// "admin" event (action, backend, server, from, to, remote); mutating calls
+// can require a bearer token (HandlerOptions) and are refused to cross-site
+// browser requests.
 package stats

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -265,4 +266,15 @@ func (l *logBuffer) events(t *testing.T, name string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// testServer is a server entry with weight 1.
+func testServer(name, addr string) *config.Server {
+	return &config.Server{Name: name, Address: addr, Weight: 1}
+}
+
+// sorted sorts s in place and returns it.
+func sorted(s []string) []string {
+	slices.Sort(s)
+	return s
 }

@@ -73,7 +73,7 @@ func formatAgo(t *time.Time, now time.Time) string {
 	if t == nil {
 		return "-"
 	}
-	return now.Sub(*t).Truncate(time.Second).String() + " ago"
+	return max(now.Sub(*t), 0).Truncate(time.Second).String() + " ago"
 }
 
 const pageHTML = `<!DOCTYPE html>

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sys/unix"
 
+	"github.com/lb-proxy/lb/analyzer"
 	"github.com/lb-proxy/lb/backend"
 	"github.com/lb-proxy/lb/config"
 	"github.com/lb-proxy/lb/listener"
@@ -201,6 +202,10 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			Timeouts: fc.Timeout,
 			Default:  &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
 			Env:      g.env,
+		}
+		for _, r := range fc.Route {
+			fe.RouteRules = append(fe.RouteRules, analyzer.Route{Host: r.Host, PathPrefix: r.PathPrefix})
+			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend]})
 		}
 		b := &listener.Binding{Frontend: fe, Gate: listener.NewGate(fc.MaxConn), Global: g.global}
 		for i, addr := range fc.Bind {

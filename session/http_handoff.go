@@ -1,0 +1,245 @@
+package session
+
+import (
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/lb-proxy/lb/analyzer"
+)
+
+// httpAfterHandoff finishes a transaction on the session goroutine, with
+// Go's blocking I/O: back-pressure comes for free (nothing is read before
+// what was read is written) and Content-Length bodies move with splice.
+// The request direction runs on a second goroutine, bounded by the request
+// body; the response is read (its head too, if it had not arrived), written
+// and bounded by its framing. Then the session ends.
+func (s *Session) httpAfterHandoff() {
+	h := s.http
+	fc, bc := s.fc.(*net.TCPConn), s.bc.(*net.TCPConn)
+	reqDone := make(chan error, 1)
+	if h.rp == reqBody || len(s.ends[sideFront].pending) > 0 {
+		go func() { reqDone <- s.httpPumpRequest(fc, bc) }()
+	} else {
+		reqDone <- nil
+	}
+	err := s.httpPumpResponse(fc, bc)
+	fc.Close()
+	bc.Close()
+	if rerr := <-reqDone; err == nil && rerr != nil && h.sp != resDone {
+		err = rerr
+	}
+	var te termErr
+	switch {
+	case err == nil:
+		h.hterm = Term{}
+	case errors.As(err, &te):
+		h.hterm = te.t
+	default:
+		h.hterm = Term{CauseServerAbort, PhaseData}
+	}
+	s.term = h.hterm
+	if h.srv != nil {
+		h.srv.Release()
+		h.srv, s.srv = nil, nil
+	}
+	s.httpLog()
+}
+
+// termErr carries a termination code out of the pumps.
+type termErr struct {
+	t   Term
+	err error
+}
+
+func (e termErr) Error() string { return e.t.String() + ": " + e.err.Error() }
+
+// httpPumpRequest forwards the pending bytes and the rest of the request
+// body, and nothing beyond it.
+func (s *Session) httpPumpRequest(fc, bc *net.TCPConn) error {
+	h := s.http
+	timeouts := func() {
+		if d := s.fe.Timeouts.Client.Duration; d > 0 {
+			fc.SetReadDeadline(time.Now().Add(d))
+		}
+		if d := h.target.Cfg.Timeout.Server.Duration; d > 0 {
+			bc.SetWriteDeadline(time.Now().Add(d))
+		}
+	}
+	timeouts()
+	if p := s.ends[sideFront].pending; len(p) > 0 {
+		if _, err := bc.Write(p); err != nil {
+			return termErr{Term{CauseServerAbort, PhaseData}, err}
+		}
+		h.reqBytes += int64(len(p))
+	}
+	if h.rp != reqBody {
+		return nil
+	}
+	n, err := copyBody(bc, fc, &h.reqLeft, &h.reqCk, timeouts)
+	h.reqBytes += n
+	s.req.bytes.Add(n)
+	return err
+}
+
+// httpPumpResponse reads the response head if it is still due, writes it,
+// then forwards the body up to its end.
+func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
+	h := s.http
+	timeouts := func() {
+		if d := h.target.Cfg.Timeout.Server.Duration; d > 0 {
+			bc.SetReadDeadline(time.Now().Add(d))
+		}
+		if d := s.fe.Timeouts.Client.Duration; d > 0 {
+			fc.SetWriteDeadline(time.Now().Add(d))
+		}
+	}
+	timeouts()
+	var rest []byte
+	if h.sp == resHead {
+		buf := make([]byte, 0, 4096)
+		for {
+			if len(buf) == cap(buf) {
+				if len(buf) >= h.lim.MaxHead+1024 {
+					return termErr{Term{CauseProxy, PhaseHeaders}, errors.New("response head too large")}
+				}
+				buf = append(buf, make([]byte, len(buf))...)[:len(buf)]
+			}
+			n, err := bc.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				if isTimeout(err) {
+					return termErr{Term{CauseServerTimeout, PhaseHeaders}, err}
+				}
+				return termErr{Term{CauseServerAbort, PhaseHeaders}, err}
+			}
+			perr := h.res.Parse(buf, h.method[:h.mlen], h.lim)
+			if errors.Is(perr, analyzer.ErrIncomplete) {
+				continue
+			}
+			if perr != nil {
+				return termErr{Term{CauseProxy, PhaseHeaders}, perr}
+			}
+			if h.res.Interim {
+				out := s.rewriteResponse(nil, buf, true)
+				if _, err := fc.Write(out); err != nil {
+					return termErr{Term{CauseClientAbort, PhaseData}, err}
+				}
+				buf = append(buf[:0], buf[h.res.HeadLen:]...)
+				h.res.Reset()
+				continue
+			}
+			break
+		}
+		h.status = h.res.Status
+		switch {
+		case h.res.NoBody:
+			h.resLeft = 0
+		case h.res.Chunked:
+			h.resLeft = bodyChunked
+			h.resCk.Reset()
+		case h.res.ContentLength >= 0:
+			h.resLeft = h.res.ContentLength
+		default:
+			h.resLeft = bodyUntilClose
+		}
+		h.keep = false
+		out := s.rewriteResponse(nil, buf, false)
+		if _, err := fc.Write(out); err != nil {
+			return termErr{Term{CauseClientAbort, PhaseData}, err}
+		}
+		h.resBytes += int64(len(out))
+		h.sp = resBody
+		rest = buf[h.res.HeadLen:]
+	}
+	if h.sp != resBody {
+		return nil
+	}
+	if len(rest) > 0 {
+		n, done, err := bodySpan(rest, &h.resLeft, &h.resCk)
+		if err != nil {
+			return termErr{Term{CauseServerAbort, PhaseData}, err}
+		}
+		if _, err := fc.Write(rest[:n]); err != nil {
+			return termErr{Term{CauseClientAbort, PhaseData}, err}
+		}
+		h.resBytes += int64(n)
+		if done {
+			h.sp = resDone
+			return nil
+		}
+	}
+	n, err := copyBody(fc, bc, &h.resLeft, &h.resCk, timeouts)
+	h.resBytes += n
+	s.res.bytes.Add(n)
+	if err == nil {
+		h.sp = resDone
+	}
+	return err
+}
+
+// copyBody copies one message body from src to dst: exactly *left bytes
+// (with splice: io.CopyN on TCP connections), or a chunked body scanned by
+// ck, or everything until src's EOF (bodyUntilClose). refresh re-arms the
+// inactivity deadlines between chunks of progress.
+func copyBody(dst, src *net.TCPConn, left *int64, ck *analyzer.ChunkedScanner, refresh func()) (int64, error) {
+	var total int64
+	switch {
+	case *left >= 0:
+		for *left > 0 {
+			n, err := io.CopyN(dst, src, min(*left, 1<<20))
+			total += n
+			*left -= n
+			if err != nil {
+				return total, classify(err, n)
+			}
+			refresh()
+		}
+		return total, nil
+	case *left == bodyUntilClose:
+		for {
+			n, err := io.CopyN(dst, src, 1<<20)
+			total += n
+			if err == io.EOF {
+				return total, nil
+			}
+			if err != nil {
+				return total, classify(err, n)
+			}
+			refresh()
+		}
+	}
+	buf := make([]byte, 16<<10)
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			m, done, err := ck.Scan(buf[:n])
+			if err != nil {
+				return total, termErr{Term{CauseServerAbort, PhaseData}, err}
+			}
+			if _, werr := dst.Write(buf[:m]); werr != nil {
+				return total, termErr{Term{CauseClientAbort, PhaseData}, werr}
+			}
+			total += int64(m)
+			if done {
+				return total, nil
+			}
+			refresh()
+		}
+		if rerr != nil {
+			return total, classify(rerr, 0)
+		}
+	}
+}
+
+// classify maps a copy error to a termination code (data phase).
+func classify(err error, _ int64) error {
+	if err == io.EOF {
+		return termErr{Term{CauseServerAbort, PhaseData}, io.ErrUnexpectedEOF}
+	}
+	if isTimeout(err) {
+		return termErr{Term{CauseServerTimeout, PhaseData}, err}
+	}
+	return termErr{Term{CauseClientAbort, PhaseData}, err}
+}
