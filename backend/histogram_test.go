@@ -164,3 +164,25 @@ func BenchmarkHistogramObserve(b *testing.B) {
 		}
 	})
 }
+
+func TestResponseCodes(t *testing.T) {
+	var r backend.ResponseCodes
+	for _, code := range []int{100, 101, 200, 204, 299, 301, 404, 499, 500, 503, 599, 600, 99, 0, -1} {
+		r.Add(code)
+	}
+	for _, tc := range []struct {
+		c    backend.CodeClass
+		name string
+		want uint64
+	}{
+		{backend.Code1xx, "1xx", 2}, {backend.Code2xx, "2xx", 3}, {backend.Code3xx, "3xx", 1},
+		{backend.Code4xx, "4xx", 2}, {backend.Code5xx, "5xx", 3}, {backend.CodeOther, "other", 4},
+	} {
+		if got := r.Load(tc.c); got != tc.want || tc.c.String() != tc.name {
+			t.Errorf("class %s: %d responses; want %s with %d", tc.c, got, tc.name, tc.want)
+		}
+	}
+	if n := testing.AllocsPerRun(100, func() { r.Add(200) }); n != 0 {
+		t.Errorf("Add: %v allocations; want 0", n)
+	}
+}

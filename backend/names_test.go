@@ -23,6 +23,7 @@ func TestEnumNames(t *testing.T) {
 	check("State", int(numStates), func(i int) string { return State(i).String() })
 	check("Admin", int(numAdmins), func(i int) string { return Admin(i).String() })
 	check("CheckStatus", int(numCheckStatuses), func(i int) string { return CheckStatus(i).String() })
+	check("CodeClass", int(NumCodeClasses), func(i int) string { return CodeClass(i).String() })
 	if got := State(numStates).String(); got != "State(4)" {
 		t.Errorf("State(numStates).String() = %q; want State(4)", got)
 	}

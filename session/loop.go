@@ -193,7 +193,7 @@ func (e *end) OnTraffic(c LoopConn) bool {
 			s.httpBack()
 		}
 		s.cur = nil
-		return s.loopDone() || e.closeReq || (s.handedOff && true)
+		return s.loopDone() || e.closeReq
 	}
 	if !s.attached() || s.loop == nil {
 		return false // keep the bytes until both sides are attached
@@ -393,11 +393,13 @@ func (s *Session) closeEnd(e *end) {
 	if e.c == nil || e.closed {
 		return
 	}
-	if e.c == s.cur {
+	c := e.c
+	e.c = nil // its OnClose, now or later, is then ignored as stale
+	if c == s.cur {
 		e.closeReq = true
 		return
 	}
-	e.l.CloseNow(e.c)
+	e.l.CloseNow(c)
 }
 
 // armLoopTimer (re)starts the session's single timeout timer for the next

@@ -11,11 +11,13 @@ import (
 // Collector is a prometheus.Collector that reads the current generation
 // of a Source at scrape time. Its metric families follow HAProxy's exporter
 // (addons/promex) with the prefix lb_ instead of haproxy_, and the labels
-// proxy (a frontend or backend name), server, state and version; the timer
+// proxy (a frontend or backend name), server, state, code (an HTTP status
+// class: 1xx..5xx, other) and version; the timer
 // histograms (*_time_seconds) are lb's own. A timer histogram appears with
 // its first observation (as a HistogramVec child would), so TCP backends
-// carry no empty response-time series; the check_* series exist only for
-// servers with health checks. Register it on a registry you own
+// carry no empty response-time series; likewise the backend and server
+// http_* series appear with their first HTTP request or response, and the
+// check_* series exist only for servers with health checks. Register it on a registry you own
 // (prometheus.NewRegistry), never the global one:
 //
 //	reg := prometheus.NewRegistry()
@@ -32,6 +34,9 @@ type Collector struct {
 	processCurConns, processMaxConns, processConnsTotal           *prometheus.Desc
 	frontendCur, frontendLimit, frontendTotal                     *prometheus.Desc
 	frontendBytesIn, frontendBytesOut                             *prometheus.Desc
+	frontendHTTPRequests, frontendHTTPResponses                   *prometheus.Desc
+	backendHTTPRequests, backendHTTPResponses                     *prometheus.Desc
+	serverHTTPResponses                                           *prometheus.Desc
 	backendStatus, backendCur, backendTotal                       *prometheus.Desc
 	backendQueueCur, backendQueueMax                              *prometheus.Desc
 	backendConnErrors, backendRetries, backendRedispatches        *prometheus.Desc
@@ -115,6 +120,12 @@ func NewCollector(src Source) *Collector {
 		frontendBytesIn:  d("frontend_bytes_in_total", "Total number of bytes received from clients.", proxy),
 		frontendBytesOut: d("frontend_bytes_out_total", "Total number of bytes sent to clients.", proxy),
 
+		frontendHTTPRequests:  d("frontend_http_requests_total", "Total number of HTTP requests received (HTTP frontends).", proxy),
+		frontendHTTPResponses: d("frontend_http_responses_total", "Total number of HTTP responses sent to clients, by status class (HTTP frontends).", []string{"proxy", "code"}),
+		backendHTTPRequests:   d("backend_http_requests_total", "Total number of HTTP requests sent to the backend's servers; appears with the first one.", proxy),
+		backendHTTPResponses:  d("backend_http_responses_total", "Total number of HTTP responses from the backend's servers, by status class; appears with the first request.", []string{"proxy", "code"}),
+		serverHTTPResponses:   d("server_http_responses_total", "Total number of HTTP responses from the server, by status class; appears with the first one.", []string{"proxy", "server", "code"}),
+
 		backendStatus:       d("backend_status", "Backend status: 1 for the current state (UP: a server can take sessions; DOWN: none can), 0 for the other.", []string{"proxy", "state"}),
 		backendCur:          d("backend_current_sessions", "Number of sessions holding a slot on a server of the backend.", proxy),
 		backendTotal:        d("backend_sessions_total", "Total number of slots granted on the backend's servers.", proxy),
@@ -157,6 +168,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.processStart, c.processUptime, c.processBuildInfo,
 		c.processCurConns, c.processMaxConns, c.processConnsTotal,
 		c.frontendCur, c.frontendLimit, c.frontendTotal, c.frontendBytesIn, c.frontendBytesOut,
+		c.frontendHTTPRequests, c.frontendHTTPResponses,
+		c.backendHTTPRequests, c.backendHTTPResponses, c.serverHTTPResponses,
 		c.backendStatus, c.backendCur, c.backendTotal, c.backendQueueCur, c.backendQueueMax,
 		c.backendConnErrors, c.backendRetries, c.backendRedispatches,
 		c.backendQueueFull, c.backendNoServer, c.backendDowns,
@@ -194,6 +207,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, c.frontendTotal, float64(f.SessionsTotal), f.Name)
 		counter(ch, c.frontendBytesIn, float64(f.BytesIn), f.Name)
 		counter(ch, c.frontendBytesOut, float64(f.BytesOut), f.Name)
+		if f.Mode == "http" {
+			counter(ch, c.frontendHTTPRequests, float64(f.HTTPRequests), f.Name)
+			for cc, n := range f.HTTPResponses {
+				counter(ch, c.frontendHTTPResponses, float64(n), f.Name, backend.CodeClass(cc).String())
+			}
+		}
 	}
 	for _, b := range c.src.Backends() {
 		c.collectBackend(ch, b, p.StartTime)
@@ -226,6 +245,10 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 	gauge(ch, c.backendActive, float64(t.activeUp), name)
 	gauge(ch, c.backendBackup, float64(t.backupUp), name)
 	gauge(ch, c.backendWeight, float64(t.weight), name)
+	if n := bc.HTTPRequests.Load(); n > 0 {
+		counter(ch, c.backendHTTPRequests, float64(n), name)
+		codes(ch, c.backendHTTPResponses, &bc.HTTPResponses, true, name)
+	}
 	for i, h := range backendTimers(bc) {
 		if s := h.Snapshot(); s.Count > 0 {
 			ch <- histogram(c.backendTimes[i], s, name)
@@ -259,6 +282,7 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 			last = float64(ns) / 1e9
 		}
 		gauge(ch, c.serverLastChange, last, name, sn)
+		codes(ch, c.serverHTTPResponses, &sc.HTTPResponses, false, name, sn)
 		for i, h := range serverTimers(sc) {
 			if s := h.Snapshot(); s.Count > 0 {
 				ch <- histogram(c.serverTimes[i], s, name, sn)
@@ -297,6 +321,23 @@ func tally(servers []*backend.Server) serverTally {
 		t.weight = backupW
 	}
 	return t
+}
+
+// codes sends one counter per status class of r, labels first and the
+// class last; unless always, nothing when r counted no response.
+func codes(ch chan<- prometheus.Metric, d *prometheus.Desc, r *backend.ResponseCodes, always bool, labels ...string) {
+	var n [backend.NumCodeClasses]uint64
+	var sum uint64
+	for cc := range n {
+		n[cc] = r.Load(backend.CodeClass(cc))
+		sum += n[cc]
+	}
+	if sum == 0 && !always {
+		return
+	}
+	for cc, v := range n {
+		counter(ch, d, float64(v), append(labels, backend.CodeClass(cc).String())...)
+	}
 }
 
 func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {

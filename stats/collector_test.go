@@ -180,6 +180,72 @@ func gatherText(t testing.TB, g prometheus.Gatherer) string {
 	return rec.Body.String()
 }
 
+// HTTP counters carry a code label (status class); backend and server
+// series appear with the first HTTP request or response.
+func TestMetricsHTTPCodes(t *testing.T) {
+	f := newFixture(t, stats.HandlerOptions{})
+	got := f.metrics(t)
+	for _, absent := range []string{"lb_backend_http_", "lb_server_http_"} {
+		if s := filter(got, absent); len(s) > 0 {
+			t.Errorf("before any HTTP traffic: %v; want no %s series", s, absent)
+		}
+	}
+	// The frontend is in HTTP mode: its series are always there.
+	wantMetrics(t, got, map[string]float64{
+		`lb_frontend_http_requests_total{proxy="web"}`:             0,
+		`lb_frontend_http_responses_total{code="5xx",proxy="web"}`: 0,
+	})
+	f.src.mu.Lock()
+	f.src.fes[0].HTTPRequests = 12
+	f.src.fes[0].HTTPResponses[backend.Code2xx] = 10
+	f.src.fes[0].HTTPResponses[backend.Code5xx] = 2
+	f.src.fes = append(f.src.fes, stats.Frontend{Name: "raw", Mode: "tcp"})
+	f.src.mu.Unlock()
+	bc, sc := f.app.Counters(), f.app.Server("a1").Counters()
+	bc.HTTPRequests.Add(3)
+	for _, code := range []int{200, 204, 503} {
+		bc.HTTPResponses.Add(code)
+		sc.HTTPResponses.Add(code)
+	}
+	got = f.metrics(t)
+	wantMetrics(t, got, map[string]float64{
+		`lb_frontend_http_requests_total{proxy="web"}`:                         12,
+		`lb_frontend_http_responses_total{code="2xx",proxy="web"}`:             10,
+		`lb_frontend_http_responses_total{code="5xx",proxy="web"}`:             2,
+		`lb_frontend_http_responses_total{code="other",proxy="web"}`:           0,
+		`lb_backend_http_requests_total{proxy="app"}`:                          3,
+		`lb_backend_http_responses_total{code="2xx",proxy="app"}`:              2,
+		`lb_backend_http_responses_total{code="5xx",proxy="app"}`:              1,
+		`lb_backend_http_responses_total{code="1xx",proxy="app"}`:              0,
+		`lb_server_http_responses_total{code="2xx",proxy="app",server="a1"}`:   2,
+		`lb_server_http_responses_total{code="5xx",proxy="app",server="a1"}`:   1,
+		`lb_server_http_responses_total{code="other",proxy="app",server="a1"}`: 0,
+	})
+	if s := filter(got, `server="a2"`); contains(s, "lb_server_http_") {
+		t.Errorf("a2 has HTTP series without responses: %v", s)
+	}
+	if s := filter(got, `proxy="raw"`); contains(s, "http") {
+		t.Errorf("TCP frontend has HTTP series: %v", s)
+	}
+	snap := f.snapshot(t)
+	if fe := snap.Frontends[1]; fe.Name != "web" || fe.HTTPRequests != 12 || fe.HTTPResponses.C2xx != 10 || fe.HTTPResponses.C5xx != 2 {
+		t.Errorf("/stats.json frontend %+v; want web with 12 requests, 10 2xx, 2 5xx", fe)
+	}
+	if be := snap.Backends[0]; be.HTTPRequests != 3 || be.HTTPResponses.C2xx != 2 || be.Servers[0].HTTPResponses.C5xx != 1 {
+		t.Errorf("/stats.json backend %+v; want 3 requests, 2 2xx, a1 one 5xx", be)
+	}
+}
+
+// contains reports whether some element of list contains substr.
+func contains(list []string, substr string) bool {
+	for _, s := range list {
+		if strings.Contains(s, substr) {
+			return true
+		}
+	}
+	return false
+}
+
 // Observations land in the right cumulative buckets of real Prometheus
 // histograms, with count and sum.
 func TestMetricsHistogram(t *testing.T) {
@@ -236,7 +302,18 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		t.Skip("promtool not on PATH (apt-get install prometheus)")
 	}
 	f := newFixture(t, stats.HandlerOptions{})
+	// Every family present: timers, HTTP codes, and a backend with checks.
 	f.app.Server("a1").Counters().TotalTime.Observe(time.Second)
+	f.app.Counters().ConnectTime.Observe(time.Millisecond)
+	f.app.Counters().HTTPRequests.Add(1)
+	f.app.Counters().HTTPResponses.Add(200)
+	f.app.Server("a1").Counters().HTTPResponses.Add(200)
+	checked := newBackendHealth(t, "checked", "leastconn", &config.Health{Kind: "tcp",
+		Interval: config.Duration{Duration: time.Hour}, Timeout: config.Duration{Duration: time.Second}, Rise: 2, Fall: 3},
+		srv{name: "c1", weight: 1})
+	f.src.mu.Lock()
+	f.src.bes = append(f.src.bes, checked)
+	f.src.mu.Unlock()
 	body := f.mustDo(t, http.StatusOK, "GET", "/metrics", "").body
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -246,6 +323,11 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil || out.Len() > 0 {
 		t.Errorf("promtool check metrics: %v\n%s", err, out.String())
+	}
+	for _, family := range []string{"_time_seconds_bucket", "lb_server_check_status", "lb_server_http_responses_total", "lb_backend_http_requests_total"} {
+		if !strings.Contains(body, family) {
+			t.Errorf("exposition checked without %s", family)
+		}
 	}
 }
 

@@ -39,6 +39,27 @@ type FrontendStatus struct {
 	SessionsTotal   int64  `json:"sessions_total"`
 	BytesIn         int64  `json:"bytes_in"`
 	BytesOut        int64  `json:"bytes_out"`
+	// HTTPRequests and HTTPResponses are 0 for TCP frontends.
+	HTTPRequests  int64     `json:"http_requests"`
+	HTTPResponses HTTPCodes `json:"http_responses"`
+}
+
+// HTTPCodes counts HTTP responses by status class.
+type HTTPCodes struct {
+	C1xx  uint64 `json:"1xx"`
+	C2xx  uint64 `json:"2xx"`
+	C3xx  uint64 `json:"3xx"`
+	C4xx  uint64 `json:"4xx"`
+	C5xx  uint64 `json:"5xx"`
+	Other uint64 `json:"other"`
+}
+
+// httpCodes converts per-class counts indexed by backend.CodeClass.
+func httpCodes(n func(backend.CodeClass) uint64) HTTPCodes {
+	return HTTPCodes{
+		C1xx: n(backend.Code1xx), C2xx: n(backend.Code2xx), C3xx: n(backend.Code3xx),
+		C4xx: n(backend.Code4xx), C5xx: n(backend.Code5xx), Other: n(backend.CodeOther),
+	}
 }
 
 // BackendStatus is one backend and its servers.
@@ -61,9 +82,11 @@ type BackendStatus struct {
 	BackupServers   int    `json:"backup_servers"`
 	// Weight is the total weight of the servers taking balanced sessions
 	// (the UP actives, else the UP backups).
-	Weight  int            `json:"weight"`
-	Timers  Timers         `json:"timers"`
-	Servers []ServerStatus `json:"servers"` // in declaration order
+	Weight        int            `json:"weight"`
+	HTTPRequests  uint64         `json:"http_requests"`
+	HTTPResponses HTTPCodes      `json:"http_responses"`
+	Timers        Timers         `json:"timers"`
+	Servers       []ServerStatus `json:"servers"` // in declaration order
 }
 
 // ServerStatus is one server.
@@ -89,8 +112,9 @@ type ServerStatus struct {
 	CheckDowns    uint64 `json:"check_downs"` // UP -> DOWN transitions
 	// LastChange is the time of the last state change (or of the server's
 	// addition at run time); null if none since the generation started.
-	LastChange *time.Time `json:"last_change"`
-	Timers     Timers     `json:"timers"`
+	LastChange    *time.Time `json:"last_change"`
+	HTTPResponses HTTPCodes  `json:"http_responses"`
+	Timers        Timers     `json:"timers"`
 }
 
 // Timers summarises the timer histograms (see backend.BackendCounters).
@@ -137,6 +161,8 @@ func TakeSnapshot(src Source, now time.Time) Snapshot {
 			SessionsTotal:   f.SessionsTotal,
 			BytesIn:         f.BytesIn,
 			BytesOut:        f.BytesOut,
+			HTTPRequests:    f.HTTPRequests,
+			HTTPResponses:   httpCodes(func(c backend.CodeClass) uint64 { return uint64(f.HTTPResponses[c]) }),
 		})
 	}
 	slices.SortFunc(snap.Frontends, func(a, b FrontendStatus) int { return strings.Compare(a.Name, b.Name) })
@@ -169,6 +195,8 @@ func backendStatus(b *backend.Backend) BackendStatus {
 		ActiveServers:   t.activeUp,
 		BackupServers:   t.backupUp,
 		Weight:          t.weight,
+		HTTPRequests:    bc.HTTPRequests.Load(),
+		HTTPResponses:   httpCodes(bc.HTTPResponses.Load),
 		Timers:          timers(backendTimers(bc)),
 		Servers:         make([]ServerStatus, 0, len(servers)),
 	}
@@ -200,6 +228,7 @@ func serverStatus(s *backend.Server) ServerStatus {
 		CheckStatus:     backend.CheckStatus(sc.CheckStatus.Load()).String(),
 		CheckFailures:   sc.ChecksFailed.Load(),
 		CheckDowns:      sc.Downs.Load(),
+		HTTPResponses:   httpCodes(sc.HTTPResponses.Load),
 		Timers:          timers(serverTimers(sc)),
 	}
 	if ns := sc.LastChange.Load(); ns != 0 {

@@ -63,4 +63,9 @@ type Frontend struct {
 	// BytesIn counts bytes received from clients; BytesOut bytes sent to
 	// them.
 	BytesIn, BytesOut int64
+	// HTTPRequests counts HTTP requests received (HTTP mode).
+	HTTPRequests int64
+	// HTTPResponses counts HTTP responses sent to clients by status class,
+	// indexed by backend.CodeClass (HTTP mode).
+	HTTPResponses [backend.NumCodeClasses]int64
 }
