@@ -96,15 +96,15 @@ const bulkRead = 64 << 10
 // end is one side of a session while it is on an event loop; it is the
 // LoopHandler of that side's connection. Owned by the loop.
 type end struct {
-	s       *Session
-	side    side
-	c       LoopConn // nil until attached
-	l       Loop
-	closed  bool   // the loop closed c
-	closeReq bool  // close c when its running callback returns
-	fd      int    // our duplicate of c's socket once taken, else -1
-	pending []byte // bytes read from this side, not yet written to the other
-	eof     bool   // this side sent its FIN; all it sent is forwarded or pending
+	s        *Session
+	side     side
+	c        LoopConn // nil until attached
+	l        Loop
+	closed   bool   // the loop closed c
+	closeReq bool   // close c when its running callback returns
+	fd       int    // our duplicate of c's socket once taken, else -1
+	pending  []byte // bytes read from this side, not yet written to the other
+	eof      bool   // this side sent its FIN; all it sent is forwarded or pending
 }
 
 func (e *end) peer() *end { return &e.s.ends[1-e.side] }

@@ -215,10 +215,10 @@ type Session struct {
 
 	// Loop mode (loop.go); owned by the event loop.
 	ends      [2]end
-	loop      Loop  // the front's loop, once attached
-	loopTimer Timer // the single timeout timer
-	handedOff bool  // moved to pumps; the loop no longer owns s
-	ended     bool  // finished on the loop
+	loop      Loop     // the front's loop, once attached
+	loopTimer Timer    // the single timeout timer
+	handedOff bool     // moved to pumps; the loop no longer owns s
+	ended     bool     // finished on the loop
 	cur       LoopConn // the connection whose callback is running, if any
 
 	http      *httpTxn // HTTP mode state; nil in TCP mode (and once tunnelling)
