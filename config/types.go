@@ -43,6 +43,10 @@ type Global struct {
 type Admin struct {
 	// Bind is the admin listener's address. Default "" (no admin listener).
 	Bind string `toml:"bind"`
+	// TokenFile names a file holding the bearer token that mutating runtime
+	// API calls must present. Required when Bind is not a loopback address;
+	// optional (but then enforced) otherwise. Default "".
+	TokenFile string `toml:"token_file"`
 }
 
 // Mode is a proxy mode.

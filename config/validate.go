@@ -58,6 +58,9 @@ func (c *Config) validate(r *report) {
 	}
 	if c.Admin.Bind != "" {
 		bind("admin.bind", c.Admin.Bind)
+		if _, _, err := net.SplitHostPort(c.Admin.Bind); err == nil && c.Admin.TokenFile == "" && !LoopbackAddr(c.Admin.Bind) {
+			r.add("admin.token_file", "required when admin.bind (%s) is not a loopback address: the runtime API must not be open to the network", c.Admin.Bind)
+		}
 	}
 
 	d := c.Defaults
@@ -355,4 +358,17 @@ func normalizeAddr(addr string) string {
 	}
 	n, _ := strconv.Atoi(port)
 	return net.JoinHostPort(host, strconv.Itoa(n))
+}
+
+// LoopbackAddr reports whether a listen address only binds loopback.
+func LoopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

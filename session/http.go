@@ -192,6 +192,7 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 	h.keep = h.req.KeepAlive
 	h.reqBytes, h.resBytes, h.status = 0, 0, 0
 	h.hterm = Term{}
+	s.tw, s.tc, s.retries, s.connected, s.redispatched = 0, 0, 0, false, false
 	// Routing: first matching route, else the default backend.
 	h.target = s.fe.Default
 	if i := analyzer.PickRoute(s.fe.RouteRules, &h.req); i >= 0 {
@@ -375,6 +376,7 @@ func (s *Session) httpConnectFailed(srv *backend.Server, err error) {
 	h.attempts++
 	s.retries++
 	if cfg.Redispatch && h.attempts == cfg.Retries {
+		h.target.BE.Counters().Redispatches.Add(1)
 		h.srv, s.srv = nil, nil
 		srv.Release()
 		h.exclude = srv
@@ -382,6 +384,7 @@ func (s *Session) httpConnectFailed(srv *backend.Server, err error) {
 		s.httpAcquire()
 		return
 	}
+	h.target.BE.Counters().Retries.Add(1)
 	h.tConnect = s.now()
 	go func() {
 		t := s.fe.Env.Clock.NewTimer(min(cfg.Timeout.Connect.Duration, maxTurnAround))
@@ -905,14 +908,32 @@ func equalFoldBytes(a, b []byte) bool {
 	return true
 }
 
-// httpLog writes the access-log line of the current transaction.
+// httpLog accounts for the current transaction (counters, histograms) and
+// writes its access-log line.
 func (s *Session) httpLog() {
 	h := s.http
-	ev := s.fe.Env.AccessLog.Info()
-	if ev == nil || (h.nreq == 0 && h.status == 0) {
+	if h.nreq == 0 && h.status == 0 {
 		return
 	}
 	now := s.now()
+	s.fe.HTTPRequests.Add(1)
+	if h.status > 0 {
+		s.fe.HTTPResponses.Add(h.status)
+	}
+	if h.target != nil && h.bsrv != nil {
+		bc := h.target.BE.Counters()
+		bc.HTTPRequests.Add(1)
+		if h.status > 0 {
+			bc.HTTPResponses.Add(h.status)
+			h.bsrv.Counters().HTTPResponses.Add(h.status)
+		}
+		responded := h.status > 0 && h.tResp > 0 && h.tResp < int64(time.Hour)
+		s.observe(h.target, h.bsrv, s.tw, s.tc, time.Duration(h.tResp), time.Duration(now-h.tStart), s.tw > 0, s.connected, responded)
+	}
+	ev := s.fe.Env.AccessLog.Info()
+	if ev == nil {
+		return
+	}
 	ms := func(d int64) int64 { return d / int64(time.Millisecond) }
 	tr := int64(-1)
 	if h.tHead > 0 {
@@ -933,7 +954,7 @@ func (s *Session) httpLog() {
 	if h.status > 0 && h.tResp > 0 && h.tResp < int64(time.Hour) {
 		tresp = ms(h.tResp)
 	}
-	ev.Str("method", string(h.method[:h.mlen])).
+	ev.Bytes("method", h.method[:h.mlen]).
 		Int("status", h.status).
 		Int64("TR", tr).
 		Int64("Tw", s.tw.Milliseconds()).

@@ -148,6 +148,8 @@ type Frontend struct {
 	SessionsCurrent atomic.Int64 // atomic: read by the metrics collector
 	BytesIn         atomic.Int64 // atomic: client-to-server bytes
 	BytesOut        atomic.Int64 // atomic: server-to-client bytes
+	HTTPRequests    atomic.Int64 // atomic: HTTP requests received (parsed or refused)
+	HTTPResponses   backend.ResponseCodes
 }
 
 // State is where a session is in its life. Transitions:
@@ -284,6 +286,7 @@ func (s *Session) finish() {
 	f.BytesOut.Add(s.res.bytes.Load())
 	if s.fe.Mode != config.ModeHTTP {
 		s.log() // HTTP mode logs each transaction instead (httpLog)
+		s.observe(s.target, s.srv, s.tw, s.tc, 0, env.Clock.Now().Sub(s.accepted), s.tw > 0, s.connected, false)
 	}
 	f.SessionsCurrent.Add(-1)
 	env.current.Add(-1)
@@ -299,6 +302,40 @@ func sourceKey(a net.Addr) uint64 {
 		h.Write([]byte(a.String()))
 	}
 	return h.Sum64()
+}
+
+// observe records a finished TCP session or HTTP transaction in the
+// backend's and server's counters and latency histograms; a phase that
+// never happened (-1 in the log) is not observed.
+func (s *Session) observe(t *Target, srv *backend.Server, tw, tc, tr, total time.Duration, queued, connected, responded bool) {
+	if t == nil {
+		return
+	}
+	bc := t.BE.Counters()
+	var sc *backend.ServerCounters
+	if srv != nil {
+		sc = srv.Counters()
+	}
+	obs := func(b, sv *backend.Histogram, d time.Duration) {
+		b.Observe(d)
+		if sc != nil {
+			sv.Observe(d)
+		}
+	}
+	var dummy backend.ServerCounters
+	if sc == nil {
+		sc = &dummy
+	}
+	if queued {
+		obs(&bc.QueueTime, &sc.QueueTime, tw)
+	}
+	if connected {
+		obs(&bc.ConnectTime, &sc.ConnectTime, tc)
+	}
+	if responded {
+		obs(&bc.ResponseTime, &sc.ResponseTime, tr)
+	}
+	obs(&bc.TotalTime, &sc.TotalTime, total)
 }
 
 // log writes the session's single access-log line.

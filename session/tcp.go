@@ -57,11 +57,13 @@ func (s *Session) connect() bool {
 		s.retries++
 		if cfg.Redispatch && attempt+1 == cfg.Retries {
 			// The next attempt is the last: try another server.
+			s.target.BE.Counters().Redispatches.Add(1)
 			srv.Release()
 			exclude, srv = srv, nil
 			s.redispatched = true
 			continue
 		}
+		s.target.BE.Counters().Retries.Add(1)
 		if !s.pause(min(cfg.Timeout.Connect.Duration, maxTurnAround)) {
 			srv.Release()
 			s.term = Term{CauseKilled, PhaseConnect}

@@ -22,7 +22,7 @@ import (
 
 func main() {
 	sig := make(chan os.Signal, 4)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR2, syscall.SIGUSR1)
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sig, nil))
 }
 

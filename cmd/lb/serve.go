@@ -42,18 +42,22 @@ type instance struct {
 	cur       *generation
 
 	retiring sync.WaitGroup // old generations still draining
+	started  time.Time
+	admin    *admin // guarded by mu
 }
 
 // generation is one configuration's runtime: its backends (with their
 // health checkers), frontends and sessions. A reload builds a new one; the
 // old one lives on until its last session ends or hard_stop_after passes.
 type generation struct {
-	cfg      *config.Config
-	env      *session.Env
-	global   *listener.Gate
-	backends map[string]*backend.Backend
-	bindings map[string]*listener.Binding // by listenerKey
-	closers  []io.Closer                  // access log file, if any
+	cfg       *config.Config
+	env       *session.Env
+	global    *listener.Gate
+	backends  map[string]*backend.Backend
+	bindings  map[string]*listener.Binding // by listenerKey
+	frontends []*session.Frontend          // declaration order
+	closers   []io.Closer                  // the access log writer, if any
+	logw      *logWriter
 }
 
 func loadConfig(files []string) (*config.Config, error) {
@@ -70,7 +74,7 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 		return 1
 	}
 	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log,
-		listeners: map[string]*listener.Listener{}}
+		listeners: map[string]*listener.Listener{}, started: time.Now()}
 	if err := inst.start(cfg); err != nil {
 		log.Error().Str("event", "start_failed").Err(err).Msg("start failed")
 		return 1
@@ -82,6 +86,15 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 	}
 	for s := range sig {
 		switch s {
+		case syscall.SIGUSR1:
+			// logrotate moved the access log file: reopen it.
+			if g := inst.current(); g.logw != nil {
+				if err := g.logw.Reopen(); err != nil {
+					log.Error().Str("event", "log_reopen_failed").Err(err).Msg("access log not reopened")
+				} else {
+					log.Info().Str("event", "log_reopened").Msg("access log reopened")
+				}
+			}
 		case syscall.SIGHUP, syscall.SIGUSR2:
 			notify(fmt.Sprintf("RELOADING=1\nSTATUS=Reloading configuration.\nMONOTONIC_USEC=%d", monotonicUsec()))
 			if err := inst.reload(); err != nil {
@@ -126,6 +139,14 @@ func (inst *instance) start(cfg *config.Config) error {
 		inst.loops.Stop()
 		return err
 	}
+	a, err := inst.startAdmin(cfg.Admin)
+	if err != nil {
+		inst.stop()
+		return err
+	}
+	inst.mu.Lock()
+	inst.admin = a
+	inst.mu.Unlock()
 	return nil
 }
 
@@ -153,6 +174,18 @@ func (inst *instance) reload() error {
 		g.retire(0, inst.log)
 		return err
 	}
+	if inst.admin == nil || inst.admin.cfg != cfg.Admin {
+		// The admin listener moved or changed: restart it (the data plane
+		// already runs the new configuration either way).
+		inst.admin.stop()
+		a, err := inst.startAdmin(cfg.Admin)
+		if err != nil {
+			inst.log.Error().Str("event", "admin_failed").Err(err).Msg("admin listener not restarted")
+		}
+		inst.mu.Lock()
+		inst.admin = a
+		inst.mu.Unlock()
+	}
 	inst.retiring.Add(1)
 	go func() {
 		defer inst.retiring.Done()
@@ -165,12 +198,13 @@ func (inst *instance) reload() error {
 // backend and server name) keep their health, admin state and weight.
 func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, error) {
 	g := &generation{cfg: cfg, backends: map[string]*backend.Backend{}, bindings: map[string]*listener.Binding{}}
-	accessLog, closer, err := openAccessLog(cfg.Global.AccessLog, inst.stdout, inst.stderr)
+	accessLog, lw, err := openAccessLog(cfg.Global.AccessLog, inst.stdout, inst.stderr)
 	if err != nil {
 		return nil, err
 	}
-	if closer != nil {
-		g.closers = append(g.closers, closer)
+	if lw != nil {
+		g.logw = lw
+		g.closers = append(g.closers, lw)
 	}
 	g.env = session.NewEnv(nil, nil, inst.pipes, accessLog)
 	g.env.Loops = inst.loops
@@ -203,6 +237,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			Default:  &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
 			Env:      g.env,
 		}
+		g.frontends = append(g.frontends, fe)
 		for _, r := range fc.Route {
 			fe.RouteRules = append(fe.RouteRules, analyzer.Route{Host: r.Host, PathPrefix: r.PathPrefix})
 			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend]})
@@ -272,7 +307,10 @@ func (inst *instance) stop() {
 		delete(inst.listeners, addr)
 	}
 	g := inst.cur
+	a := inst.admin
+	inst.admin = nil
 	inst.mu.Unlock()
+	a.stop()
 	if g != nil {
 		g.retire(g.cfg.Global.HardStopAfter.Duration, inst.log)
 	}
@@ -341,21 +379,35 @@ func listenerKey(frontend string, i int, addr string) string {
 	return "=" + addr
 }
 
-// openAccessLog opens the access log destination.
-func openAccessLog(dest string, stdout, stderr io.Writer) (zerolog.Logger, io.Closer, error) {
+// openAccessLog opens the access log destination behind a logWriter, so
+// that writing a line costs a copy, not a syscall, on the event loops.
+func openAccessLog(dest string, stdout, stderr io.Writer) (zerolog.Logger, *logWriter, error) {
+	var (
+		out    io.Writer
+		reopen func() (io.Writer, error)
+	)
 	switch dest {
 	case "off":
 		return zerolog.Nop(), nil, nil
 	case "", "stdout":
-		return zerolog.New(stdout).With().Timestamp().Logger(), nil, nil
+		out = stdout
 	case "stderr":
-		return zerolog.New(stderr).With().Timestamp().Logger(), nil, nil
+		out = stderr
+	default:
+		reopen = func() (io.Writer, error) {
+			f, err := os.OpenFile(dest, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+			if err != nil {
+				return nil, fmt.Errorf("global.access_log: %w", err)
+			}
+			return f, nil
+		}
+		var err error
+		if out, err = reopen(); err != nil {
+			return zerolog.Nop(), nil, err
+		}
 	}
-	f, err := os.OpenFile(dest, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
-	if err != nil {
-		return zerolog.Nop(), nil, fmt.Errorf("global.access_log: %w", err)
-	}
-	return zerolog.New(f).With().Timestamp().Logger(), f, nil
+	w := newLogWriter(out, reopen)
+	return zerolog.New(w).With().Timestamp().Logger(), w, nil
 }
 
 // checkFDLimit warns when maxconn cannot be honoured with the process's

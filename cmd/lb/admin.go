@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/lb-proxy/lb/backend"
+	"github.com/lb-proxy/lb/config"
+	"github.com/lb-proxy/lb/stats"
+)
+
+// statsSource shows package stats the current generation.
+type statsSource struct{ inst *instance }
+
+func (s statsSource) Process() stats.Process {
+	g := s.inst.current()
+	p := stats.Process{Version: versionString(), StartTime: s.inst.started,
+		CurrentConnections: int64(g.global.Current()), MaxConnections: int64(g.cfg.Global.MaxConn)}
+	for _, fe := range g.frontends {
+		p.ConnectionsTotal += fe.SessionsTotal.Load()
+	}
+	return p
+}
+
+func (s statsSource) Frontends() []stats.Frontend {
+	g := s.inst.current()
+	out := make([]stats.Frontend, 0, len(g.frontends))
+	for _, fe := range g.frontends {
+		f := stats.Frontend{Name: fe.Name, Mode: string(fe.Mode),
+			CurrentSessions: fe.SessionsCurrent.Load(), LimitSessions: int64(g.cfg.Frontends[fe.Name].MaxConn),
+			SessionsTotal: fe.SessionsTotal.Load(), BytesIn: fe.BytesIn.Load(), BytesOut: fe.BytesOut.Load(),
+			HTTPRequests: fe.HTTPRequests.Load()}
+		for c := backend.CodeClass(0); c < backend.NumCodeClasses; c++ {
+			f.HTTPResponses[c] = int64(fe.HTTPResponses.Load(c))
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func (s statsSource) Backends() []*backend.Backend {
+	g := s.inst.current()
+	out := make([]*backend.Backend, 0, len(g.backends))
+	for _, name := range sortedKeys(g.backends) {
+		out = append(out, g.backends[name])
+	}
+	return out
+}
+
+// admin is the admin listener: /metrics, /stats, /stats.json, /api/.
+type admin struct {
+	cfg  config.Admin
+	addr string // the bound address
+	srv  *http.Server
+	done chan struct{}
+}
+
+// startAdmin starts the admin listener of cfg, if any. The registry is
+// lb's own (never the global one).
+func (inst *instance) startAdmin(cfg config.Admin) (*admin, error) {
+	if cfg.Bind == "" {
+		return nil, nil
+	}
+	token := ""
+	if cfg.TokenFile != "" {
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("admin.token_file: %w", err)
+		}
+		token = strings.TrimSpace(string(b))
+	}
+	src := statsSource{inst}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(stats.NewCollector(src), collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	h := stats.NewHandler(stats.HandlerOptions{Source: src, Gatherer: reg, Token: token,
+		RequireToken: !config.LoopbackAddr(cfg.Bind), Logger: inst.log})
+	ln, err := net.Listen("tcp", cfg.Bind)
+	if err != nil {
+		return nil, fmt.Errorf("admin.bind: %w", err)
+	}
+	a := &admin{cfg: cfg, addr: ln.Addr().String(), done: make(chan struct{}), srv: &http.Server{Handler: h,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}}
+	go func() { defer close(a.done); _ = a.srv.Serve(ln) }() // owned by instance; stopped by stop
+	return a, nil
+}
+
+// stop shuts the admin listener down and waits for it.
+func (a *admin) stop() {
+	if a == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = a.srv.Shutdown(ctx)
+	<-a.done
+}
+
+// adminAddr returns the admin listener's address (tests use it).
+func (inst *instance) adminAddr() string {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	if inst.admin == nil {
+		return ""
+	}
+	return inst.admin.addr
+}
