@@ -148,7 +148,7 @@ func (e *end) OnOpen(c LoopConn, l Loop) bool {
 			e.closeReq = true
 		}
 		s.cur = nil
-		return s.loopDone() || e.closeReq
+		return e.closeReq || (s.loopDone() && e.c == c)
 	}
 	if e.side == sideBack {
 		return false // the front follows
@@ -193,7 +193,9 @@ func (e *end) OnTraffic(c LoopConn) bool {
 			s.httpBack()
 		}
 		s.cur = nil
-		return s.loopDone() || e.closeReq
+		// c may have left the session for the idle pool: close it only if
+		// asked, or if the session ended while c was still its own.
+		return e.closeReq || (s.loopDone() && e.c == c)
 	}
 	if !s.attached() || s.loop == nil {
 		return false // keep the bytes until both sides are attached
