@@ -679,6 +679,14 @@ func (s *Session) httpWriteFront(b []byte) bool {
 	return true
 }
 
+// httpReattached continues on the loop after a hand-off that ended its
+// transaction cleanly.
+func (s *Session) httpReattached() {
+	s.fe.Env.register(s)
+	s.armLoopTimer()
+	s.httpResponseDone()
+}
+
 // httpResponseDone ends a transaction: log it, free the slot, and go on
 // with the next request, or close.
 func (s *Session) httpResponseDone() {
@@ -845,7 +853,6 @@ func (s *Session) httpTunnel() {
 // whether they end the request. The session closes after this response.
 func (s *Session) httpHandoff(reqPending []byte, reqComplete bool) {
 	h := s.http
-	h.keep = false
 	if reqPending != nil {
 		s.ends[sideFront].pending = append([]byte(nil), reqPending...)
 	}

@@ -15,19 +15,28 @@ import (
 // The request direction runs on a second goroutine, bounded by the request
 // body; the response is read (its head too, if it had not arrived), written
 // and bounded by its framing. Then the session ends.
-func (s *Session) httpAfterHandoff() {
+func (s *Session) httpAfterHandoff() (reattached bool) {
 	h := s.http
 	fc, bc := s.fc.(*net.TCPConn), s.bc.(*net.TCPConn)
-	reqDone := make(chan error, 1)
+	reqc := make(chan error, 1)
 	if h.rp == reqBody || len(s.ends[sideFront].pending) > 0 {
-		go func() { reqDone <- s.httpPumpRequest(fc, bc) }()
+		go func() { reqc <- s.httpPumpRequest(fc, bc) }()
 	} else {
-		reqDone <- nil
+		reqc <- nil
 	}
 	err := s.httpPumpResponse(fc, bc)
+	rerr := <-reqc
+	if err == nil && rerr == nil && h.rp == reqBody {
+		h.rp = reqDone
+	}
+	if err == nil && rerr == nil && h.keep && h.sp == resDone && h.rp == reqDone {
+		// The transaction ended cleanly and both sides keep the
+		// connection: back onto the loop for the next request.
+		return s.httpReattach(fc, bc)
+	}
 	fc.Close()
 	bc.Close()
-	if rerr := <-reqDone; err == nil && rerr != nil && h.sp != resDone {
+	if err == nil && rerr != nil && h.sp != resDone {
 		err = rerr
 	}
 	var te termErr
@@ -45,6 +54,35 @@ func (s *Session) httpAfterHandoff() {
 		h.srv, s.srv = nil, nil
 	}
 	s.httpLog()
+	return false
+}
+
+// httpReattach puts both connections back on the session's loop after a
+// hand-off; the front's OnOpen then ends the transaction there
+// (httpResponseDone: log, pool the server connection, next request).
+func (s *Session) httpReattach(fc, bc *net.TCPConn) bool {
+	h := s.http
+	for i := range s.ends {
+		e := &s.ends[i]
+		e.c, e.fd, e.pending, e.eof, e.closed, e.closeReq = nil, -1, nil, false, false, false
+	}
+	s.handedOff = false
+	s.reattach = true
+	if h.res.KeepAlive {
+		if err := s.loop.Adopt(bc, &s.ends[sideBack]); err != nil {
+			h.res.KeepAlive = false
+		}
+	} else {
+		bc.Close()
+	}
+	if err := s.loop.Adopt(fc, &s.ends[sideFront]); err != nil {
+		// The client is gone: end the session on the loop.
+		_ = s.loop.Execute(func() {
+			s.reattach = false
+			s.abortHTTP(Term{CauseClientAbort, PhaseData})
+		})
+	}
+	return true
 }
 
 // termErr carries a termination code out of the pumps.
@@ -144,7 +182,9 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 		default:
 			h.resLeft = bodyUntilClose
 		}
-		h.keep = false
+		if h.resLeft == bodyUntilClose || !h.res.KeepAlive {
+			h.keep = false
+		}
 		out := s.rewriteResponse(nil, buf, false)
 		if _, err := fc.Write(out); err != nil {
 			return termErr{Term{CauseClientAbort, PhaseData}, err}

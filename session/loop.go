@@ -135,19 +135,31 @@ func (s *Session) loopDone() bool { return s.handedOff || s.ended }
 // OnOpen implements LoopHandler.
 func (e *end) OnOpen(c LoopConn, l Loop) bool {
 	s := e.s
+	s.cur = c
+	r := e.onOpen(c, l)
+	s.cur = nil
+	return r
+}
+
+func (e *end) onOpen(c LoopConn, l Loop) bool {
+	s := e.s
 	e.c, e.l, e.closed, e.closeReq = c, l, false, false
 	if s.loopDone() {
 		return true
 	}
 	if s.http != nil {
-		s.cur = c
-		if e.side == sideFront {
+		switch {
+		case s.reattach && e.side == sideFront:
+			s.reattach = false
+			s.httpReattached()
+		case s.reattach:
+			// The server connection is back; the front follows.
+		case e.side == sideFront:
 			s.loop = l
 			s.httpFrontOpen()
-		} else if s.httpBackOpen(c) {
+		case s.httpBackOpen(c):
 			e.closeReq = true
 		}
-		s.cur = nil
 		return e.closeReq || (s.loopDone() && e.c == c)
 	}
 	if e.side == sideBack {
@@ -163,36 +175,42 @@ func (e *end) OnOpen(c LoopConn, l Loop) bool {
 	case b.eof:
 		// The server answered and half-closed before the client was
 		// attached: relay both on the pumps.
-		s.handoff(nil)
-		return false
+		s.handoff(c)
+		return true
 	case b.c.InboundBuffered() > 0:
 		// It answered before the client was attached: forward that now.
-		// OnTraffic may hand off or abort; then it asks for b.c to be
+		// onTraffic may hand off or abort; then it asks for b.c to be
 		// closed, which is ours to do here.
-		if b.OnTraffic(b.c) && !b.closed {
+		if b.onTraffic(b.c) && b.c != nil && !b.closed {
 			b.l.CloseNow(b.c)
 		}
 	}
 	if !s.loopDone() {
 		s.armLoopTimer()
 	}
-	return false
+	return e.closeReq || (s.loopDone() && e.c == c)
 }
 
 // OnTraffic implements LoopHandler: forward what arrived to the peer.
 func (e *end) OnTraffic(c LoopConn) bool {
 	s := e.s
+	s.cur = c
+	r := e.onTraffic(c)
+	s.cur = nil
+	return r
+}
+
+func (e *end) onTraffic(c LoopConn) bool {
+	s := e.s
 	if s.loopDone() || c != e.c {
 		return true
 	}
 	if s.http != nil {
-		s.cur = c
 		if e.side == sideFront {
 			s.httpFront()
 		} else {
 			s.httpBack()
 		}
-		s.cur = nil
 		// c may have left the session for the idle pool: close it only if
 		// asked, or if the session ended while c was still its own.
 		return e.closeReq || (s.loopDone() && e.c == c)
@@ -233,6 +251,13 @@ func (e *end) OnTraffic(c LoopConn) bool {
 // OnClose implements LoopHandler.
 func (e *end) OnClose(c LoopConn, err error) {
 	s := e.s
+	s.cur = c
+	e.onClose(c, err)
+	s.cur = nil
+}
+
+func (e *end) onClose(c LoopConn, err error) {
+	s := e.s
 	if c != e.c {
 		return // an earlier connection of this end (HTTP server side)
 	}
@@ -241,9 +266,7 @@ func (e *end) OnClose(c LoopConn, err error) {
 		return
 	}
 	if s.http != nil {
-		s.cur = c
 		s.httpClose(e, err)
-		s.cur = nil
 		return
 	}
 	if errors.Is(err, io.EOF) && s.fe.Env.ctx.Err() == nil {
@@ -300,6 +323,9 @@ func writeFd(fd int, b []byte) (w int, err error) {
 // connection whose callback is running (the loop closes it on return), or
 // nil. Loop only.
 func (s *Session) handoff(cur LoopConn) {
+	if cur == nil {
+		cur = s.cur
+	}
 	s.handedOff = true
 	s.stopLoopTimer()
 	for i := range s.ends {
@@ -320,7 +346,12 @@ func (s *Session) handoff(cur LoopConn) {
 		}
 	}
 	s.fe.Env.unregister(s)
-	go s.afterHandoff()
+	// Start the goroutine from a loop task, which runs after the current
+	// callback and the closes it triggers: from then on the loop never
+	// touches the session.
+	if err := s.loop.Execute(func() { go s.afterHandoff() }); err != nil {
+		go s.afterHandoff()
+	}
 }
 
 // afterHandoff is the session goroutine again, after a hand-off.
@@ -340,8 +371,9 @@ func (s *Session) afterHandoff() {
 	}
 	s.fc, s.bc = fc, bc
 	if s.http != nil {
-		s.httpAfterHandoff()
-		s.finish()
+		if !s.httpAfterHandoff() {
+			s.finish()
+		}
 		return
 	}
 	s.req.pending, s.req.srcEOF = s.ends[sideFront].pending, s.ends[sideFront].eof
@@ -371,6 +403,9 @@ func fdConn(fd int) (Conn, error) {
 func (s *Session) abortLoop(t Term, cur LoopConn) {
 	if s.loopDone() {
 		return
+	}
+	if cur == nil {
+		cur = s.cur
 	}
 	s.ended = true
 	s.term = t

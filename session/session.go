@@ -225,6 +225,7 @@ type Session struct {
 
 	http      *httpTxn // HTTP mode state; nil in TCP mode (and once tunnelling)
 	tunnelled bool     // an HTTP session that switched protocols
+	reattach  bool     // coming back onto the loop after a hand-off
 }
 
 // Start starts a session on fc, on a goroutine the session owns, and
