@@ -109,7 +109,15 @@ func (s *Session) runHTTP() {
 	}
 }
 
-func (s *Session) now() int64 { return s.fe.Env.Clock.Now().UnixNano() }
+// now returns the current time in unix ns. Inside one loop callback it is
+// read once and reused (timeouts have millisecond precision; the clock
+// read is a measurable cost per request).
+func (s *Session) now() int64 {
+	if s.tnow == 0 {
+		s.tnow = s.fe.Env.Clock.Now().UnixNano()
+	}
+	return s.tnow
+}
 
 // httpFrontOpen starts HTTP processing once the client is on the loop.
 func (s *Session) httpFrontOpen() {
@@ -284,7 +292,7 @@ func (s *Session) httpAcquire() {
 	key := sourceKey(s.client)
 	if h.waiter.Ready == nil {
 		h.waiter.Ready = func(srv *backend.Server) {
-			if err := s.loop.Execute(func() { s.httpGotServer(srv) }); err != nil {
+			if err := s.loop.Execute(func() { s.tnow = 0; s.httpGotServer(srv); s.tnow = 0 }); err != nil {
 				srv.Release()
 			}
 		}
@@ -351,7 +359,7 @@ func (s *Session) httpDial(srv *backend.Server, timeout time.Duration) {
 			return
 		}
 	}
-	_ = s.loop.Execute(func() { s.httpConnectFailed(srv, err) })
+	_ = s.loop.Execute(func() { s.tnow = 0; s.httpConnectFailed(srv, err); s.tnow = 0 })
 }
 
 // httpConnectFailed retries, redispatches, or answers 503. Loop only.

@@ -135,9 +135,9 @@ func (s *Session) loopDone() bool { return s.handedOff || s.ended }
 // OnOpen implements LoopHandler.
 func (e *end) OnOpen(c LoopConn, l Loop) bool {
 	s := e.s
-	s.cur = c
+	s.cur, s.tnow = c, 0
 	r := e.onOpen(c, l)
-	s.cur = nil
+	s.cur, s.tnow = nil, 0
 	return r
 }
 
@@ -194,9 +194,9 @@ func (e *end) onOpen(c LoopConn, l Loop) bool {
 // OnTraffic implements LoopHandler: forward what arrived to the peer.
 func (e *end) OnTraffic(c LoopConn) bool {
 	s := e.s
-	s.cur = c
+	s.cur, s.tnow = c, 0
 	r := e.onTraffic(c)
-	s.cur = nil
+	s.cur, s.tnow = nil, 0
 	return r
 }
 
@@ -222,7 +222,7 @@ func (e *end) onTraffic(c LoopConn) bool {
 	if len(buf) == 0 {
 		return false
 	}
-	now := s.fe.Env.Clock.Now().UnixNano()
+	now := s.now()
 	e.act().Store(now)
 	p := e.peer()
 	w, err := writeFd(p.c.Fd(), buf)
@@ -251,9 +251,9 @@ func (e *end) onTraffic(c LoopConn) bool {
 // OnClose implements LoopHandler.
 func (e *end) OnClose(c LoopConn, err error) {
 	s := e.s
-	s.cur = c
+	s.cur, s.tnow = c, 0
 	e.onClose(c, err)
-	s.cur = nil
+	s.cur, s.tnow = nil, 0
 }
 
 func (e *end) onClose(c LoopConn, err error) {
@@ -473,6 +473,8 @@ func (s *Session) stopLoopTimer() {
 
 // onLoopTimer checks the deadlines on the loop: re-arm, or time out.
 func (s *Session) onLoopTimer() {
+	s.tnow = 0
+	defer func() { s.tnow = 0 }()
 	if s.loopDone() {
 		return
 	}

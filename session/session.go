@@ -222,6 +222,7 @@ type Session struct {
 	handedOff bool     // moved to pumps; the loop no longer owns s
 	ended     bool     // finished on the loop
 	cur       LoopConn // the connection whose callback is running, if any
+	tnow      int64    // the time read in the running callback, 0 outside
 
 	http      *httpTxn // HTTP mode state; nil in TCP mode (and once tunnelling)
 	tunnelled bool     // an HTTP session that switched protocols
