@@ -573,7 +573,7 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 	default:
 		h.resLeft = bodyUntilClose
 	}
-	if h.resLeft == bodyUntilClose || !h.res.KeepAlive || s.fe.Env.ctx.Err() != nil {
+	if h.resLeft == bodyUntilClose || !h.res.KeepAlive || s.fe.Env.ctx.Err() != nil || s.fe.Env.draining.Load() {
 		h.keep = false
 	}
 	tunnel := h.res.Tunnel || (h.res.Upgrade && h.res.Status == 101)
@@ -976,6 +976,7 @@ func (s *Session) httpLog() {
 		Int64("Tc", s.tc.Milliseconds()).
 		Int64("Tr", tresp).
 		Int64("Ta", ms(now-h.tStart)).
+		Int64("Tt", ms(now-s.accepted.UnixNano())).
 		Int64("bytes_in", h.reqBytes).
 		Int64("bytes_out", h.resBytes).
 		Int("retries", s.retries).
@@ -1103,4 +1104,17 @@ func (s *Session) httpTimer() {
 	case toServer:
 		s.abortHTTP(Term{CauseServerTimeout, PhaseData})
 	}
+}
+
+// closeIfIdle closes an HTTP session waiting for its next request with
+// nothing buffered (graceful stop). Loop only.
+func (s *Session) closeIfIdle() {
+	h := s.http
+	if s.loopDone() || h == nil || h.closing || h.rp != reqHead || (h.sp != resNone && h.sp != resDone) {
+		return
+	}
+	if f := s.ends[sideFront].c; f == nil || f.InboundBuffered() > 0 || (h.nreq == 0 && f.InboundBuffered() > 0) {
+		return
+	}
+	s.abortLoop(TermNormal, nil)
 }

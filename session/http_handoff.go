@@ -182,7 +182,7 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 		default:
 			h.resLeft = bodyUntilClose
 		}
-		if h.resLeft == bodyUntilClose || !h.res.KeepAlive {
+		if h.resLeft == bodyUntilClose || !h.res.KeepAlive || s.fe.Env.draining.Load() {
 			h.keep = false
 		}
 		out := s.rewriteResponse(nil, buf, false)

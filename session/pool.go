@@ -105,3 +105,24 @@ func (ic *idleConn) OnClose(LoopConn, error) { ic.pool.remove(ic) }
 
 // IdleConns returns the idle server connections pooled (metrics).
 func (e *Env) IdleConns() int64 { return e.idle.Load() }
+
+// ClosePools closes every idle server connection this Env pooled (when its
+// generation retires).
+func (e *Env) ClosePools() {
+	e.pools.Range(func(k, v any) bool {
+		p, l := v.(*idlePool), k.(Loop)
+		_ = l.Execute(func() {
+			for srv, list := range p.conns {
+				for _, ic := range list {
+					if !ic.gone {
+						ic.gone = true
+						p.env.idle.Add(-1)
+						ic.l.CloseNow(ic.c)
+					}
+				}
+				delete(p.conns, srv)
+			}
+		})
+		return true
+	})
+}

@@ -62,6 +62,8 @@ type Env struct {
 	loopMu       sync.Mutex
 	loopSessions map[*Session]struct{} // sessions on an event loop; guarded by loopMu
 
+	draining atomic.Bool // set by Drain: HTTP sessions close after their current response
+
 	pools sync.Map     // Loop -> *idlePool
 	idle  atomic.Int64 // atomic: pooled idle server connections; read by the metrics collector
 
@@ -92,6 +94,28 @@ func (e *Env) Kill() {
 	e.loopMu.Unlock()
 	for _, s := range list {
 		_ = s.loop.Execute(func() { s.abortLoop(Term{CauseKilled, PhaseData}, nil) })
+	}
+}
+
+// Drain asks every HTTP session of this Env to close after its current
+// response (it gets "Connection: close"); with closeIdle, sessions idle
+// between two requests are closed at once (a graceful stop: CONFIG.md).
+// A reload drains without closeIdle, so that no client racing a new
+// request against the close sees an error; idle ones end at
+// timeout.http_keep_alive, and everything at hard_stop_after.
+func (e *Env) Drain(closeIdle bool) {
+	e.draining.Store(true)
+	if !closeIdle {
+		return
+	}
+	e.loopMu.Lock()
+	list := make([]*Session, 0, len(e.loopSessions))
+	for s := range e.loopSessions {
+		list = append(list, s)
+	}
+	e.loopMu.Unlock()
+	for _, s := range list {
+		_ = s.loop.Execute(func() { s.closeIfIdle() })
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strings"
 	"time"
@@ -83,11 +84,19 @@ func (inst *instance) startAdmin(cfg config.Admin) (*admin, error) {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := stats.NewHandler(stats.HandlerOptions{Source: src, Gatherer: reg, Token: token,
 		RequireToken: !config.LoopbackAddr(cfg.Bind), Logger: inst.log})
+	// Profiling for operators (read-only; the admin listener is loopback
+	// or token-protected): go tool pprof http://ADMIN/debug/pprof/heap
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
 		return nil, fmt.Errorf("admin.bind: %w", err)
 	}
-	a := &admin{cfg: cfg, addr: ln.Addr().String(), done: make(chan struct{}), srv: &http.Server{Handler: h,
+	a := &admin{cfg: cfg, addr: ln.Addr().String(), done: make(chan struct{}), srv: &http.Server{Handler: mux,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}}
 	go func() { defer close(a.done); _ = a.srv.Serve(ln) }() // owned by instance; stopped by stop

@@ -186,6 +186,7 @@ func (inst *instance) reload() error {
 		inst.admin = a
 		inst.mu.Unlock()
 	}
+	old.env.Drain(false)
 	inst.retiring.Add(1)
 	go func() {
 		defer inst.retiring.Done()
@@ -312,6 +313,7 @@ func (inst *instance) stop() {
 	inst.mu.Unlock()
 	a.stop()
 	if g != nil {
+		g.env.Drain(true)
 		g.retire(g.cfg.Global.HardStopAfter.Duration, inst.log)
 	}
 	inst.retiring.Wait()
@@ -343,6 +345,7 @@ func (g *generation) retire(hardStop time.Duration, log zerolog.Logger) {
 		<-done
 	}
 	g.env.Kill()
+	g.env.ClosePools()
 	for _, be := range g.backends {
 		be.Stop()
 	}

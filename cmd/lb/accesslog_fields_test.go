@@ -1,0 +1,75 @@
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestAccessLogFields: the access-log line of a normal request, a 502, a
+// 504 and a client abort carries the HAProxy timers, status, bytes and
+// termination code.
+func TestAccessLogFields(t *testing.T) {
+	good := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("hello") })
+	bad := startServer(t, func(c net.Conn) { c.Read(make([]byte, 4096)); io.WriteString(c, "garbage\r\n\r\n") })
+	slow := startServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	cfg := httpConfig("", "[backend.be.timeout]\nserver = \"300ms\"\n", srv("good", good.addr())) + `
+[[frontend.fe.route]]
+path_prefix = "/bad"
+backend = "bad"
+[[frontend.fe.route]]
+path_prefix = "/slow"
+backend = "slow"
+[backend.bad]
+[[backend.bad.server]]
+name = "bad"
+address = "` + bad.addr() + `"
+[backend.slow]
+[backend.slow.timeout]
+server = "300ms"
+[[backend.slow.server]]
+name = "slow"
+address = "` + slow.addr() + `"
+`
+	p := startLB(t, cfg)
+	rawExchange(t, p.addr("fe"), "GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 2*time.Second)
+	rawExchange(t, p.addr("fe"), "GET /bad HTTP/1.1\r\nHost: h\r\n\r\n", 2*time.Second)
+	rawExchange(t, p.addr("fe"), "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n", 5*time.Second)
+	c := dial(t, p.addr("fe"))
+	io.WriteString(c, "GET /slow/abort HTTP/1.1\r\nHost: h\r\n\r\n")
+	time.Sleep(100 * time.Millisecond)
+	c.Close()
+
+	cases := []struct {
+		target string
+		status float64
+		term   string
+		server string
+	}{
+		{"/ok", 200, "--", "good"},
+		{"/bad", 502, "PH", "bad"},
+		{"/slow", 504, "sH", "slow"},
+		{"/slow/abort", 0, "CH", "slow"},
+	}
+	for _, want := range cases {
+		l := p.waitLog(t, func(m map[string]any) bool { return m["target"] == want.target })
+		if l["status"] != want.status || l["term"] != want.term || l["server"] != want.server {
+			t.Errorf("%s: status %v term %v server %v; want %v %s %s", want.target, l["status"], l["term"], l["server"], want.status, want.term, want.server)
+		}
+		for _, k := range []string{"client", "frontend", "backend", "TR", "Tw", "Tc", "Tr", "Ta", "Tt", "bytes_in", "bytes_out", "retries", "method"} {
+			if _, ok := l[k]; !ok {
+				t.Errorf("%s: log line lacks %s: %v", want.target, k, l)
+			}
+		}
+		if want.status == 200 && (l["bytes_out"].(float64) <= 0 || l["Tr"].(float64) < 0) {
+			t.Errorf("/ok: bytes_out %v Tr %v; want > 0 and >= 0", l["bytes_out"], l["Tr"])
+		}
+		if want.term == "sH" && l["Tr"] != -1.0 {
+			t.Errorf("504: Tr = %v; want -1 (no response head)", l["Tr"])
+		}
+	}
+	_ = strings.Contains
+}
