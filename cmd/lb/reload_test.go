@@ -106,3 +106,35 @@ func TestReloadCarriesHealth(t *testing.T) {
 		t.Errorf("after reload: %q; want live", got)
 	}
 }
+
+// TestReloadListeners: a reload can add a frontend (its listener opens)
+// and remove one (its listener closes).
+func TestReloadListeners(t *testing.T) {
+	a := startServer(t, nameServer("a"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := ln.Addr().String()
+	ln.Close()
+	base := tcpConfig("", "", srv("a", a.addr()))
+	extra := fmt.Sprintf("\n[frontend.extra]\nbind = [%q]\ndefault_backend = \"be\"\n", free)
+	p := startLB(t, base)
+	if c, err := net.DialTimeout("tcp", free, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("%s accepts before the frontend exists", free)
+	}
+	if got := p.reload(t, base+extra); got != "reloaded" {
+		t.Fatal(got)
+	}
+	if got := readAll(t, dial(t, free)); got != "a" {
+		t.Errorf("added frontend answered %q; want a", got)
+	}
+	if got := p.reload(t, base); got != "reloaded" {
+		t.Fatal(got)
+	}
+	if c, err := net.DialTimeout("tcp", free, time.Second); err == nil {
+		c.Close()
+		t.Errorf("%s still accepts after its frontend was removed", free)
+	}
+}
