@@ -1,10 +1,7 @@
 package backend
 
 import (
-	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,8 +45,9 @@ func (b *Backend) initHealth(s *Server) {
 // maxconn >= 0.
 func checkServer(sc *config.Server) []string {
 	var out []string
-	if err := checkServerAddr(sc.Address); err != nil {
-		out = append(out, fmt.Sprintf("bad address %q: %v", sc.Address, err))
+	if err := config.CheckServerAddr(sc.Address); err != nil {
+		why := strings.TrimPrefix(err.Error(), fmt.Sprintf("invalid address %q: ", sc.Address))
+		out = append(out, fmt.Sprintf("bad address %q: %s", sc.Address, why))
 	}
 	if sc.Weight < 0 || sc.Weight > maxWeight {
 		out = append(out, fmt.Sprintf("weight %d out of 0..%d", sc.Weight, maxWeight))
@@ -60,58 +58,6 @@ func checkServer(sc *config.Server) []string {
 	return out
 }
 
-// checkServerAddr mirrors config's server address rule (config.checkAddr
-// with listen false), which the config package does not export.
-func checkServerAddr(addr string) error {
-	if strings.Contains(addr, "://") {
-		return errors.New(`want "host:port", without a scheme`)
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		var ae *net.AddrError
-		if errors.As(err, &ae) {
-			return errors.New(strings.TrimSuffix(ae.Err, " in address"))
-		}
-		return err
-	}
-	if n, err := strconv.Atoi(port); err != nil || port == "" || port[0] < '0' || port[0] > '9' || n < 1 || n > 65535 {
-		return fmt.Errorf("invalid port %q (want 1-65535)", port)
-	}
-	switch ip, err := netip.ParseAddr(host); {
-	case host == "":
-		return errors.New("missing host")
-	case strings.HasPrefix(addr, "["):
-		if err != nil || !ip.Is6() {
-			return fmt.Errorf("invalid IPv6 address %q", host)
-		}
-	case err == nil:
-	case !isHostname(host):
-		return fmt.Errorf("invalid host %q", host)
-	}
-	return nil
-}
-
-// isHostname reports whether s is a plausible DNS name: dot-separated
-// labels of letters, digits, '-' and '_', each 1-63 bytes, 253 bytes in all;
-// a final dot is allowed. Same rule as config's.
-func isHostname(s string) bool {
-	s = strings.TrimSuffix(s, ".")
-	if s == "" || len(s) > 253 {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if label == "" || len(label) > 63 {
-			return false
-		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return false
-			}
-		}
-	}
-	return true
-}
 
 // AddServer adds a server at run time, after the declared ones (so it has
 // the highest id for balance "first"), and returns it.

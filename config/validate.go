@@ -283,6 +283,11 @@ func isToken(s string) bool {
 // or a DNS name. A listen address (listen true) may also leave the host
 // empty (":80", every address) and use port 0, which makes the kernel pick
 // a free port: that is how tests run lb on 127.0.0.1:0.
+// CheckServerAddr reports whether addr is a valid server address
+// ("host:port", port 1-65535), with the same rule and message as the
+// loader; the runtime API uses it for servers added without a reload.
+func CheckServerAddr(addr string) error { return checkAddr(addr, false) }
+
 func checkAddr(addr string, listen bool) error {
 	bad := func(why string) error { return fmt.Errorf("invalid address %q: %s", addr, why) }
 	if strings.Contains(addr, "://") {
