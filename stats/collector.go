@@ -32,6 +32,7 @@ type Collector struct {
 	// One descriptor per family, by level.
 	processStart, processUptime, processBuildInfo                 *prometheus.Desc
 	processCurConns, processMaxConns, processConnsTotal           *prometheus.Desc
+	processIdleServerConns                                        *prometheus.Desc
 	frontendCur, frontendLimit, frontendTotal                     *prometheus.Desc
 	frontendBytesIn, frontendBytesOut                             *prometheus.Desc
 	frontendHTTPRequests, frontendHTTPResponses                   *prometheus.Desc
@@ -107,12 +108,13 @@ func NewCollector(src Source) *Collector {
 		src: src,
 		now: time.Now,
 
-		processStart:      d("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", nil),
-		processUptime:     d("process_uptime_seconds", "How long ago the process started, in seconds.", nil),
-		processBuildInfo:  d("process_build_info", "Build information; the value is always 1.", []string{"version"}),
-		processCurConns:   d("process_current_connections", "Number of client connections open now.", nil),
-		processMaxConns:   d("process_max_connections", "Limit on client connections (global.maxconn); 0 means unlimited.", nil),
-		processConnsTotal: d("process_connections_total", "Total number of client connections accepted.", nil),
+		processStart:           d("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.", nil),
+		processUptime:          d("process_uptime_seconds", "How long ago the process started, in seconds.", nil),
+		processBuildInfo:       d("process_build_info", "Build information; the value is always 1.", []string{"version"}),
+		processCurConns:        d("process_current_connections", "Number of client connections open now.", nil),
+		processMaxConns:        d("process_max_connections", "Limit on client connections (global.maxconn); 0 means unlimited.", nil),
+		processConnsTotal:      d("process_connections_total", "Total number of client connections accepted.", nil),
+		processIdleServerConns: d("process_idle_server_connections", "Number of idle keep-alive server connections pooled for reuse.", nil),
 
 		frontendCur:      d("frontend_current_sessions", "Number of client sessions open now.", proxy),
 		frontendLimit:    d("frontend_limit_sessions", "Limit on client sessions (frontend maxconn); 0 means only the global limit.", proxy),
@@ -166,7 +168,7 @@ func NewCollector(src Source) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.processStart, c.processUptime, c.processBuildInfo,
-		c.processCurConns, c.processMaxConns, c.processConnsTotal,
+		c.processCurConns, c.processMaxConns, c.processConnsTotal, c.processIdleServerConns,
 		c.frontendCur, c.frontendLimit, c.frontendTotal, c.frontendBytesIn, c.frontendBytesOut,
 		c.frontendHTTPRequests, c.frontendHTTPResponses,
 		c.backendHTTPRequests, c.backendHTTPResponses, c.serverHTTPResponses,
@@ -200,6 +202,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ch, c.processCurConns, float64(p.CurrentConnections))
 	gauge(ch, c.processMaxConns, float64(p.MaxConnections))
 	counter(ch, c.processConnsTotal, float64(p.ConnectionsTotal))
+	ch <- prometheus.MustNewConstMetric(c.processIdleServerConns, prometheus.GaugeValue, float64(p.IdleServerConnections))
 
 	for _, f := range c.src.Frontends() {
 		gauge(ch, c.frontendCur, float64(f.CurrentSessions), f.Name)

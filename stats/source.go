@@ -44,6 +44,9 @@ type Process struct {
 	// process started (or since the generation started, if that is all the
 	// caller keeps: Prometheus treats a drop as a counter reset).
 	ConnectionsTotal int64
+	// IdleServerConnections is the number of idle keep-alive server
+	// connections pooled for reuse.
+	IdleServerConnections int64
 }
 
 // Frontend is one frontend's figures, a snapshot of values read by the

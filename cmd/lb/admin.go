@@ -24,7 +24,8 @@ type statsSource struct{ inst *instance }
 func (s statsSource) Process() stats.Process {
 	g := s.inst.current()
 	p := stats.Process{Version: versionString(), StartTime: s.inst.started,
-		CurrentConnections: int64(g.global.Current()), MaxConnections: int64(g.cfg.Global.MaxConn)}
+		CurrentConnections: int64(g.global.Current()), MaxConnections: int64(g.cfg.Global.MaxConn),
+		IdleServerConnections: g.env.IdleConns()}
 	for _, fe := range g.frontends {
 		p.ConnectionsTotal += fe.SessionsTotal.Load()
 	}

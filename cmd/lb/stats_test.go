@@ -66,6 +66,9 @@ func TestMetricsAfterTraffic(t *testing.T) {
 			t.Errorf("/metrics lacks %s\n%s", want, grepLines(m, "http_re,total_time_seconds_count,response_time_seconds_count"))
 		}
 	}
+	if !strings.Contains(m, "lb_process_idle_server_connections ") || strings.Contains(m, "lb_process_idle_server_connections 0\n") {
+		t.Errorf("/metrics: want a non-zero lb_process_idle_server_connections after keep-alive traffic\n%s", grepLines(m, "idle_server"))
+	}
 	if js := get(t, admin+"/stats.json"); !strings.Contains(js, `"be"`) {
 		t.Errorf("/stats.json lacks backend be: %s", js)
 	}
