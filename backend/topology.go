@@ -58,7 +58,6 @@ func checkServer(sc *config.Server) []string {
 	return out
 }
 
-
 // AddServer adds a server at run time, after the declared ones (so it has
 // the highest id for balance "first"), and returns it.
 //
