@@ -23,13 +23,14 @@ func TestHTTPServerConnectionReuse(t *testing.T) {
 	}
 	n := 0
 	waitFor(t, "3 log lines", func() bool {
+		lines := p.stdout.lines(t)
 		n = 0
-		for _, l := range p.stdout.lines(t) {
+		for _, l := range lines {
 			if l["reused"] == true {
 				n++
 			}
 		}
-		return len(p.stdout.lines(t)) >= 3
+		return len(lines) >= 3
 	})
 	if n != 2 {
 		t.Errorf("%d of 3 requests reused a pooled server connection; want 2\n%s", n, p.stdout.String())
