@@ -17,6 +17,8 @@ const (
 	defaultBalance        = "roundrobin"
 	defaultHealthKind     = "tcp"
 	defaultHealthPath     = "/"
+	defaultHealthMethod   = "GET"
+	defaultHealthExpect   = "200-399"
 	defaultHealthInterval = 2 * time.Second
 	defaultHealthRise     = 2
 	defaultHealthFall     = 3
@@ -86,6 +88,12 @@ func applyDefaults(c *Config) {
 			s.inherit(p+".maxconn", "defaults.maxconn")
 		}
 		inheritTimeouts(s, &f.Timeout, p+".timeout", d.Timeout, "defaults.timeout")
+		if unset(p + ".forwarded_for") {
+			f.ForwardedFor = true
+		}
+		if unset(p + ".forwarded_proto") {
+			f.ForwardedProto = true
+		}
 	}
 
 	for name, b := range c.Backends {
@@ -111,6 +119,12 @@ func applyDefaults(c *Config) {
 			}
 			if unset(hp + ".path") {
 				h.Path = defaultHealthPath
+			}
+			if unset(hp + ".method") {
+				h.Method = defaultHealthMethod
+			}
+			if unset(hp + ".expect_status") {
+				h.ExpectStatus = defaultHealthExpect
 			}
 			if unset(hp + ".interval") {
 				h.Interval = Duration{defaultHealthInterval}

@@ -119,6 +119,15 @@ type Frontend struct {
 	Route []Route `toml:"route"`
 	// TLS, when set, terminates TLS on this frontend.
 	TLS *TLS `toml:"tls"`
+	// ForwardedFor adds "X-Forwarded-For: <client address>" to every
+	// request (HTTP mode; a new line, so servers read the last one).
+	// Default true.
+	ForwardedFor bool `toml:"forwarded_for"`
+	// ForwardedProto adds "X-Forwarded-Proto: http|https". Default true.
+	ForwardedProto bool `toml:"forwarded_proto"`
+	// Forwarded adds the RFC 7239 "Forwarded: for=...;proto=..." field.
+	// Default false.
+	Forwarded bool `toml:"forwarded"`
 }
 
 // Route is one [[frontend.NAME.route]] entry. A request matches when it
@@ -174,6 +183,11 @@ type Health struct {
 	Kind string `toml:"kind"`
 	// Path is the HTTP check path. Default "/".
 	Path string `toml:"path"`
+	// Method is the HTTP check method. Default "GET".
+	Method string `toml:"method"`
+	// ExpectStatus is the status range an HTTP check must get: "200",
+	// "200-399". Default "200-399" (HAProxy: 2xx and 3xx pass).
+	ExpectStatus string `toml:"expect_status"`
 	// Interval between two checks of one server. Default "2s".
 	Interval Duration `toml:"interval"`
 	// Timeout bounds one check. Default: Interval.

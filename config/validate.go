@@ -155,6 +155,12 @@ func (c *Config) validate(r *report) {
 				if !strings.HasPrefix(h.Path, "/") {
 					r.add(hp+".path", `must start with "/", got %q`, h.Path)
 				}
+				if !isToken(h.Method) {
+					r.add(hp+".method", "invalid method %q (want an HTTP method such as GET, HEAD or OPTIONS)", h.Method)
+				}
+				if _, _, err := ParseStatusRange(h.ExpectStatus); err != nil {
+					r.add(hp+".expect_status", "%v", err)
+				}
 			default:
 				r.add(hp+".kind", `invalid kind %q (want "tcp" or "http")`, h.Kind)
 			}
@@ -376,4 +382,18 @@ func LoopbackAddr(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// ParseStatusRange parses an expected status: "200" or "200-399".
+func ParseStatusRange(s string) (lo, hi int, err error) {
+	a, b, found := strings.Cut(s, "-")
+	if !found {
+		b = a
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if err1 != nil || err2 != nil || lo < 100 || hi > 599 || lo > hi {
+		return 0, 0, fmt.Errorf(`invalid status range %q (want "200" or "200-399", within 100-599)`, s)
+	}
+	return lo, hi, nil
 }

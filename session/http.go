@@ -1,11 +1,14 @@
 package session
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -85,6 +88,7 @@ type httpTxn struct {
 	out      []byte          // the rewritten request head (kept for a resend)
 	scratch  []byte          // the rewritten response head
 	path     []byte          // the request-target, for the log
+	key      uint64          // the balance hash key of this request
 	waiter   backend.Waiter
 	exclude  *backend.Server
 	attempts int
@@ -207,6 +211,7 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 		h.target = s.fe.Routes[i]
 	}
 	s.target = h.target
+	h.key = s.balanceKey()
 	h.out = s.rewriteRequest(h.out[:0], buf)
 	c.Discard(h.req.HeadLen)
 	switch {
@@ -223,6 +228,42 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 	h.attempts, h.exclude = 0, nil
 	s.httpAcquire()
 	return true
+}
+
+// balanceKey is the hash the backend's balance algorithm uses for this
+// request: the path for "uri", a header's value for "hdr:<name>", else the
+// client's address (source). A missing header falls back to the source.
+func (s *Session) balanceKey() uint64 {
+	h := s.http
+	bal := h.target.BE.Balance()
+	switch {
+	case bal == "uri":
+		p := h.req.Target
+		if i := bytes.IndexByte(p, '?'); i >= 0 {
+			p = p[:i]
+		}
+		return fnv64(p)
+	case strings.HasPrefix(bal, "hdr:"):
+		name := bal[4:]
+		for _, f := range h.req.Headers {
+			if len(f.Name) == len(name) && equalFoldBytes(f.Name, unsafeBytes(name)) {
+				return fnv64(f.Value)
+			}
+		}
+	}
+	return sourceKey(s.client)
+}
+
+// unsafeBytes views s as bytes without copying; the result is read-only.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+func fnv64(b []byte) uint64 {
+	h := uint64(14695981039346656037)
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= 1099511628211
+	}
+	return h
 }
 
 // idempotent reports a method RFC 9110 9.2.2 calls idempotent.
@@ -257,10 +298,29 @@ func (s *Session) rewriteRequest(out, buf []byte) []byte {
 	if r.Upgrade {
 		out = append(out, "Connection: upgrade\r\n"...)
 	}
+	fe := s.fe
 	if ta, ok := s.client.(*net.TCPAddr); ok {
-		out = append(out, "X-Forwarded-For: "...)
-		out = ta.AddrPort().Addr().Unmap().AppendTo(out)
-		out = append(out, "\r\nX-Forwarded-Proto: http\r\n"...)
+		ip := ta.AddrPort().Addr().Unmap()
+		if fe.ForwardedFor {
+			out = append(out, "X-Forwarded-For: "...)
+			out = ip.AppendTo(out)
+			out = append(out, "\r\n"...)
+		}
+		if fe.Forwarded {
+			// RFC 7239 4: an IPv6 address is quoted and bracketed.
+			out = append(out, "Forwarded: for="...)
+			if ip.Is6() {
+				out = append(out, "\"["...)
+				out = ip.AppendTo(out)
+				out = append(out, "]\""...)
+			} else {
+				out = ip.AppendTo(out)
+			}
+			out = append(out, ";proto=http\r\n"...)
+		}
+	}
+	if fe.ForwardedProto {
+		out = append(out, "X-Forwarded-Proto: http\r\n"...)
 	}
 	return append(out, "\r\n"...)
 }
@@ -289,7 +349,7 @@ func hopByHop(name []byte, nominated [][]byte) bool {
 func (s *Session) httpAcquire() {
 	h := s.http
 	h.tQueue = s.now()
-	key := sourceKey(s.client)
+	key := h.key
 	if h.waiter.Ready == nil {
 		h.waiter.Ready = func(srv *backend.Server) {
 			if err := s.loop.Execute(func() { s.tnow = 0; s.httpGotServer(srv); s.tnow = 0 }); err != nil {

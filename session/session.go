@@ -167,6 +167,8 @@ type Frontend struct {
 	// matches RouteRules[i] goes to Routes[i].
 	RouteRules []analyzer.Route
 	Routes     []*Target
+	// Which forwarding fields HTTP mode adds to requests.
+	ForwardedFor, ForwardedProto, Forwarded bool
 
 	SessionsTotal   atomic.Int64 // atomic: read by the metrics collector
 	SessionsCurrent atomic.Int64 // atomic: read by the metrics collector

@@ -360,3 +360,44 @@ address = %q
 		}
 	}
 }
+
+// TestHTTPHashBalance: balance = "uri" and "hdr:<name>" send the same key
+// to the same server every time, and spread keys over servers.
+func TestHTTPHashBalance(t *testing.T) {
+	for _, bal := range []string{"uri", "hdr:X-User"} {
+		t.Run(bal, func(t *testing.T) {
+			a := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("a") })
+			b := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("b") })
+			p := startLB(t, httpConfig("", fmt.Sprintf("balance = %q", bal), srv("a", a.addr()), srv("b", b.addr())))
+			seen := map[string]bool{}
+			for k := 0; k < 20; k++ {
+				first := ""
+				for i := 0; i < 3; i++ {
+					got, _ := rawExchange(t, p.addr("fe"), fmt.Sprintf("GET /k%d?i=%d HTTP/1.1\r\nHost: h\r\nX-User: u%d\r\nConnection: close\r\n\r\n", k, i, k), time.Second)
+					who := got[len(got)-1:]
+					if i == 0 {
+						first = who
+					} else if who != first {
+						t.Fatalf("key %d went to %s then %s", k, first, who)
+					}
+				}
+				seen[first] = true
+			}
+			if len(seen) != 2 {
+				t.Errorf("20 keys all went to %v; want both servers used", seen)
+			}
+		})
+	}
+}
+
+// TestHTTPForwardedHeaders: the per-frontend switches.
+func TestHTTPForwardedHeaders(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
+	p := startLB(t, httpConfig("forwarded_for = false\nforwarded = true\n", "", srv("s", hb.addr())))
+	rawExchange(t, p.addr("fe"), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", time.Second)
+	r := hb.requests()[0]
+	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "for=127.0.0.1;proto=http" || r.Header.Get("X-Forwarded-Proto") != "http" {
+		t.Errorf("server saw XFF %q Forwarded %q XFP %q; want none, for=127.0.0.1;proto=http, http",
+			r.Header.Get("X-Forwarded-For"), r.Header.Get("Forwarded"), r.Header.Get("X-Forwarded-Proto"))
+	}
+}

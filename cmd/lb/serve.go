@@ -237,6 +237,10 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			Timeouts: fc.Timeout,
 			Default:  &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
 			Env:      g.env,
+
+			ForwardedFor:   fc.ForwardedFor,
+			ForwardedProto: fc.ForwardedProto,
+			Forwarded:      fc.Forwarded,
 		}
 		g.frontends = append(g.frontends, fe)
 		for _, r := range fc.Route {
