@@ -1,10 +1,13 @@
 package backend
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"strconv"
 	"time"
 
 	"github.com/lb-proxy/lb/config"
@@ -20,9 +23,7 @@ type checkConfig struct {
 }
 
 // prober runs one health check of addr, bounded by ctx, and classifies the
-// result. It is the extension point for check kinds: "tcp" connects only;
-// "http" will send a request on the connection and read the status once HTTP
-// mode exists.
+// result: "tcp" connects only; "http" sends a request and reads the status.
 type prober interface {
 	probe(ctx context.Context, addr string) (CheckStatus, error)
 }
@@ -59,9 +60,15 @@ func newCheckConfig(h *config.Health, dial func(context.Context, string, string)
 	case "tcp":
 		c.probe = tcpProbe{dial: dial}
 	case "http":
-		// HTTP checks arrive with HTTP mode; until then an "http" check is a
-		// TCP connect like "tcp". Replace with an httpProbe here.
-		c.probe = tcpProbe{dial: dial}
+		lo, hi, err := config.ParseStatusRange(h.ExpectStatus)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		method := h.Method
+		if method == "" {
+			method = "GET"
+		}
+		c.probe = httpProbe{dial: dial, method: method, path: h.Path, lo: lo, hi: hi}
 	default:
 		errs = append(errs, fmt.Errorf("unknown kind %q (want tcp or http)", h.Kind))
 	}
@@ -80,6 +87,61 @@ func (p tcpProbe) probe(ctx context.Context, addr string) (CheckStatus, error) {
 	}
 	c.Close()
 	return CheckL4OK, nil
+}
+
+// httpProbe passes when an HTTP request gets a status in [lo, hi]. It reads
+// only the status line (at most 4 KiB) and closes the connection.
+type httpProbe struct {
+	dial         func(ctx context.Context, network, addr string) (net.Conn, error)
+	method, path string
+	lo, hi       int
+}
+
+func (p httpProbe) probe(ctx context.Context, addr string) (CheckStatus, error) {
+	c, err := p.dial(ctx, "tcp", addr)
+	if err != nil {
+		return classifyDialError(ctx, err), err
+	}
+	defer c.Close()
+	if d, ok := ctx.Deadline(); ok {
+		c.SetDeadline(d)
+	}
+	req := p.method + " " + p.path + " HTTP/1.1\r\nHost: " + addr +
+		"\r\nUser-Agent: lb-health-check\r\nConnection: close\r\n\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		return CheckL7RSP, err
+	}
+	buf := make([]byte, 0, 4096)
+	for {
+		if i := bytes.Index(buf, []byte("\r\n")); i >= 0 {
+			buf = buf[:i]
+			break
+		}
+		if len(buf) == cap(buf) {
+			return CheckL7RSP, errors.New("status line over 4 KiB")
+		}
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return CheckL7TOUT, err
+			}
+			return CheckL7RSP, err
+		}
+	}
+	// "HTTP/1.x NNN reason"
+	if len(buf) < 12 || !bytes.HasPrefix(buf, []byte("HTTP/1.")) || buf[8] != ' ' {
+		return CheckL7RSP, fmt.Errorf("invalid status line %q", buf)
+	}
+	status, err := strconv.Atoi(string(buf[9:12]))
+	if err != nil || (len(buf) > 12 && buf[12] != ' ') {
+		return CheckL7RSP, fmt.Errorf("invalid status line %q", buf)
+	}
+	if status < p.lo || status > p.hi {
+		return CheckL7STS, fmt.Errorf("status %d, want %d-%d", status, p.lo, p.hi)
+	}
+	return CheckL7OK, nil
 }
 
 // classifyDialError maps a failed connect to L4TOUT (check timeout), SOCKERR

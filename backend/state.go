@@ -75,8 +75,7 @@ func (a Admin) String() string {
 // HAProxy's stats field check_status.
 type CheckStatus uint8
 
-// The check results. Layer-7 results (L7OK, L7STS, ...) arrive with HTTP
-// checks.
+// The check results (HAProxy's check_status codes).
 const (
 	// CheckUnknown: the backend has no health checks.
 	CheckUnknown CheckStatus = iota
@@ -91,6 +90,14 @@ const (
 	// CheckSockErr: the check could not even be attempted (bad address,
 	// out of sockets).
 	CheckSockErr
+	// CheckL7OK: the HTTP check got a status in the expected range.
+	CheckL7OK
+	// CheckL7STS: the HTTP check got a status outside the expected range.
+	CheckL7STS
+	// CheckL7RSP: the HTTP check got no valid HTTP status line.
+	CheckL7RSP
+	// CheckL7TOUT: the HTTP check got no answer within the check timeout.
+	CheckL7TOUT
 	numCheckStatuses // sentinel for tests; not a status
 )
 
@@ -101,6 +108,10 @@ var checkStatusNames = [...]string{
 	CheckL4TOUT:  "L4TOUT",
 	CheckL4CON:   "L4CON",
 	CheckSockErr: "SOCKERR",
+	CheckL7OK:    "L7OK",
+	CheckL7STS:   "L7STS",
+	CheckL7RSP:   "L7RSP",
+	CheckL7TOUT:  "L7TOUT",
 }
 
 // String returns the HAProxy check_status code ("L4OK", "L4CON", ...).
@@ -112,4 +123,4 @@ func (c CheckStatus) String() string {
 }
 
 // ok reports whether the status counts as a passed check.
-func (c CheckStatus) ok() bool { return c == CheckL4OK }
+func (c CheckStatus) ok() bool { return c == CheckL4OK || c == CheckL7OK }

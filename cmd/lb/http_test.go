@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -399,5 +400,43 @@ func TestHTTPForwardedHeaders(t *testing.T) {
 	if r.Header.Get("X-Forwarded-For") != "" || r.Header.Get("Forwarded") != "for=127.0.0.1;proto=http" || r.Header.Get("X-Forwarded-Proto") != "http" {
 		t.Errorf("server saw XFF %q Forwarded %q XFP %q; want none, for=127.0.0.1;proto=http, http",
 			r.Header.Get("X-Forwarded-For"), r.Header.Get("Forwarded"), r.Header.Get("X-Forwarded-Proto"))
+	}
+}
+
+// TestHTTPHealthCheck: a server whose health path answers outside
+// expect_status goes DOWN after fall checks and traffic moves; when it
+// answers well again it comes back after rise checks.
+func TestHTTPHealthCheck(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	a := startHTTPBackend(t, func(r *http.Request, _ []byte) string {
+		if r.URL.Path == "/healthz" {
+			if r.Method != "HEAD" {
+				return "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n"
+			}
+			if healthy.Load() {
+				return "HTTP/1.1 204 No Content\r\n\r\n"
+			}
+			return "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"
+		}
+		return ok("a")
+	})
+	b := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("b") })
+	p := startLB(t, httpConfig("", "balance = \"first\"\n[backend.be.health]\nkind = \"http\"\nmethod = \"HEAD\"\npath = \"/healthz\"\nexpect_status = \"200-299\"\ninterval = \"30ms\"\nrise = 2\nfall = 2\n",
+		srv("a", a.addr()), srv("b", b.addr())))
+	be := p.inst.backend("be")
+	waitFor(t, "a checked L7OK", func() bool { return be.Servers()[0].Counters().CheckStatus.Load() != 0 && be.Servers()[0].State().String() == "UP" })
+	if got := get(t, "http://"+p.addr("fe")+"/"); got != "a" {
+		t.Fatalf("healthy: %q; want a", got)
+	}
+	healthy.Store(false)
+	waitFor(t, "a DOWN", func() bool { return be.Servers()[0].State().String() == "DOWN" })
+	if got := get(t, "http://"+p.addr("fe")+"/"); got != "b" {
+		t.Errorf("a down: %q; want b", got)
+	}
+	healthy.Store(true)
+	waitFor(t, "a UP", func() bool { return be.Servers()[0].State().String() == "UP" })
+	if got := get(t, "http://"+p.addr("fe")+"/"); got != "a" {
+		t.Errorf("a back: %q; want a", got)
 	}
 }
