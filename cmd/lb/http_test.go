@@ -425,7 +425,9 @@ func TestHTTPHealthCheck(t *testing.T) {
 	p := startLB(t, httpConfig("", "balance = \"first\"\n[backend.be.health]\nkind = \"http\"\nmethod = \"HEAD\"\npath = \"/healthz\"\nexpect_status = \"200-299\"\ninterval = \"30ms\"\nrise = 2\nfall = 2\n",
 		srv("a", a.addr()), srv("b", b.addr())))
 	be := p.inst.backend("be")
-	waitFor(t, "a checked L7OK", func() bool { return be.Servers()[0].Counters().CheckStatus.Load() != 0 && be.Servers()[0].State().String() == "UP" })
+	waitFor(t, "a checked L7OK", func() bool {
+		return be.Servers()[0].Counters().CheckStatus.Load() != 0 && be.Servers()[0].State().String() == "UP"
+	})
 	if got := get(t, "http://"+p.addr("fe")+"/"); got != "a" {
 		t.Fatalf("healthy: %q; want a", got)
 	}
