@@ -2,32 +2,57 @@ package analyzer
 
 import "bytes"
 
-// Route is one routing rule of a frontend: a request matches when every
-// set condition holds. Host is compared case-insensitively without its port;
-// PathPrefix against the request-target's path (an absolute-form target's
-// path too).
-type Route struct {
-	Host       string
-	PathPrefix string
+// Match is a condition on a request: it holds when every set field holds.
+// Host is compared case-insensitively without its port; PathPrefix against
+// the request-target's path (an absolute-form target's path too); Header
+// requires a field of that name (any case) and, when HeaderValue is set,
+// one whose value is exactly HeaderValue. The zero Match always holds.
+type Match struct {
+	Host        string
+	PathPrefix  string
+	Header      string
+	HeaderValue string
+}
+
+// Route is one routing rule of a frontend.
+type Route = Match
+
+// Matches reports whether r satisfies m. It allocates nothing.
+func (m *Match) Matches(r *Request) bool {
+	if m.Host != "" {
+		host := r.Host
+		if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[i:], ']') < 0 {
+			host = host[:i]
+		}
+		if !equalFold(host, m.Host) {
+			return false
+		}
+	}
+	if m.PathPrefix != "" && !bytes.HasPrefix(requestPath(r), []byte(m.PathPrefix)) {
+		return false
+	}
+	if m.Header != "" {
+		found := false
+		for _, f := range r.Headers {
+			if equalFold(f.Name, m.Header) && (m.HeaderValue == "" || string(f.Value) == m.HeaderValue) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // PickRoute returns the index of the first route r matches, or -1 (the
 // frontend's default backend). It allocates nothing.
 func PickRoute(routes []Route, r *Request) int {
-	host := r.Host
-	if i := bytes.LastIndexByte(host, ':'); i >= 0 && bytes.IndexByte(host[i:], ']') < 0 {
-		host = host[:i]
-	}
-	path := requestPath(r)
 	for i := range routes {
-		rt := &routes[i]
-		if rt.Host != "" && !equalFold(host, rt.Host) {
-			continue
+		if routes[i].Matches(r) {
+			return i
 		}
-		if rt.PathPrefix != "" && !bytes.HasPrefix(path, []byte(rt.PathPrefix)) {
-			continue
-		}
-		return i
 	}
 	return -1
 }
@@ -66,3 +91,6 @@ func equalFold(b []byte, s string) bool {
 	}
 	return true
 }
+
+// EqualFold reports whether b and s are equal ignoring ASCII case.
+func EqualFold(b []byte, s string) bool { return equalFold(b, s) }

@@ -119,6 +119,12 @@ type Frontend struct {
 	Route []Route `toml:"route"`
 	// TLS, when set, terminates TLS on this frontend.
 	TLS *TLS `toml:"tls"`
+	// HTTPRequest lists request rules, evaluated in order on each request
+	// before routing ([[frontend.NAME.http_request]]). HTTP mode only.
+	HTTPRequest []Rule `toml:"http_request"`
+	// HTTPResponse lists response rules, whose conditions are evaluated on
+	// the request ([[frontend.NAME.http_response]]). HTTP mode only.
+	HTTPResponse []Rule `toml:"http_response"`
 	// ForwardedFor adds "X-Forwarded-For: <client address>" to every
 	// request (HTTP mode; a new line, so servers read the last one).
 	// Default true.
@@ -140,8 +146,38 @@ type Route struct {
 	// PathPrefix must start the request's path; it starts with "/".
 	// Default "" (any path).
 	PathPrefix string `toml:"path_prefix"`
+	// Header requires a request field of this name. Default "" (none).
+	Header string `toml:"header"`
+	// HeaderValue requires that field to have exactly this value.
+	// Default "" (any value). Needs Header.
+	HeaderValue string `toml:"header_value"`
 	// Backend names the backend of matching requests. Required.
 	Backend string `toml:"backend"`
+}
+
+// Rule is one http_request or http_response rule: when every set condition
+// holds, Action applies. Conditions are those of a Route.
+type Rule struct {
+	Host        string `toml:"host"`
+	PathPrefix  string `toml:"path_prefix"`
+	Header      string `toml:"header"`
+	HeaderValue string `toml:"header_value"`
+	// Action is set-header, add-header, del-header (both kinds of rule),
+	// redirect, deny, return (requests only) or deny (responses: 502).
+	Action string `toml:"action"`
+	// Name and Value: the field of a header action (Value not for
+	// del-header).
+	Name  string `toml:"name"`
+	Value string `toml:"value"`
+	// Location is the redirect target. Required for redirect.
+	Location string `toml:"location"`
+	// Status: redirect 301|302|303|307|308 (default 302); deny 4xx/5xx
+	// (default 403); return 200-599 (default 200).
+	Status int `toml:"status"`
+	// Body is the answer of return (and deny). Default "".
+	Body string `toml:"body"`
+	// ContentType of Body. Default "text/plain".
+	ContentType string `toml:"content_type"`
 }
 
 // TLS is a frontend's [frontend.NAME.tls] table.

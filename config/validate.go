@@ -114,8 +114,17 @@ func (c *Config) validate(r *report) {
 		for i, rt := range f.Route {
 			rp := indexKey(p+".route", i)
 			knownBackend(rp+".backend", rt.Backend)
-			if rt.PathPrefix != "" && !strings.HasPrefix(rt.PathPrefix, "/") {
-				r.add(rp+".path_prefix", `must start with "/", got %q`, rt.PathPrefix)
+			checkMatch(r, rp, rt.PathPrefix, rt.Header, rt.HeaderValue)
+		}
+		if f.Mode == ModeTCP && (len(f.HTTPRequest) > 0 || len(f.HTTPResponse) > 0) {
+			r.add(p+".http_request", "http rules apply only in http mode; this frontend is in tcp mode")
+		}
+		for kind, rules := range map[string][]Rule{"http_request": f.HTTPRequest, "http_response": f.HTTPResponse} {
+			if len(rules) > 64 {
+				r.add(p+"."+kind, "at most 64 rules, got %d", len(rules))
+			}
+			for i, rl := range rules {
+				checkRule(r, indexKey(p+"."+kind, i), rl, kind == "http_response")
 			}
 		}
 		if t := f.TLS; t != nil {
@@ -396,4 +405,63 @@ func ParseStatusRange(s string) (lo, hi int, err error) {
 		return 0, 0, fmt.Errorf(`invalid status range %q (want "200" or "200-399", within 100-599)`, s)
 	}
 	return lo, hi, nil
+}
+
+// checkMatch validates the conditions shared by routes and rules.
+func checkMatch(r *report, p, pathPrefix, header, headerValue string) {
+	if pathPrefix != "" && !strings.HasPrefix(pathPrefix, "/") {
+		r.add(p+".path_prefix", `must start with "/", got %q`, pathPrefix)
+	}
+	if header != "" && !isToken(header) {
+		r.add(p+".header", "invalid field name %q", header)
+	}
+	if headerValue != "" && header == "" {
+		r.add(p+".header_value", "needs header")
+	}
+	if strings.ContainsAny(headerValue, "\r\n\x00") {
+		r.add(p+".header_value", "must not contain CR, LF or NUL")
+	}
+}
+
+// checkRule validates one http_request / http_response rule.
+func checkRule(r *report, p string, rl Rule, response bool) {
+	checkMatch(r, p, rl.PathPrefix, rl.Header, rl.HeaderValue)
+	switch rl.Action {
+	case "set-header", "add-header", "del-header":
+		if !isToken(rl.Name) {
+			r.add(p+".name", "required: a valid field name, got %q", rl.Name)
+		}
+		if strings.ContainsAny(rl.Value, "\r\n\x00") {
+			r.add(p+".value", "must not contain CR, LF or NUL")
+		}
+		if l := strings.ToLower(rl.Name); l == "content-length" || l == "transfer-encoding" {
+			r.add(p+".name", "%s carries the message framing and cannot be edited", rl.Name)
+		}
+	case "redirect":
+		if response {
+			r.add(p+".action", "redirect applies only to requests")
+		}
+		if rl.Location == "" || strings.ContainsAny(rl.Location, "\r\n\x00 ") {
+			r.add(p+".location", "required: a URL without spaces or control characters, got %q", rl.Location)
+		}
+		if rl.Status != 0 && rl.Status != 301 && rl.Status != 302 && rl.Status != 303 && rl.Status != 307 && rl.Status != 308 {
+			r.add(p+".status", "redirect status must be 301, 302, 303, 307 or 308, got %d", rl.Status)
+		}
+	case "deny":
+		if rl.Status != 0 && (rl.Status < 400 || rl.Status > 599) {
+			r.add(p+".status", "deny status must be 400-599, got %d", rl.Status)
+		}
+	case "return":
+		if response {
+			r.add(p+".action", "return applies only to requests")
+		}
+		if rl.Status != 0 && (rl.Status < 200 || rl.Status > 599) {
+			r.add(p+".status", "return status must be 200-599, got %d", rl.Status)
+		}
+		if strings.ContainsAny(rl.ContentType, "\r\n\x00") {
+			r.add(p+".content_type", "must not contain CR, LF or NUL")
+		}
+	default:
+		r.add(p+".action", `invalid action %q (want set-header, add-header, del-header, redirect, deny or return)`, rl.Action)
+	}
 }

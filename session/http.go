@@ -89,6 +89,9 @@ type httpTxn struct {
 	scratch  []byte          // the rewritten response head
 	path     []byte          // the request-target, for the log
 	key      uint64          // the balance hash key of this request
+	reqMask  uint64          // request header rules that apply
+	resMask  uint64          // response header rules that apply
+	resDeny  int             // index of the response deny rule that applies, or -1
 	waiter   backend.Waiter
 	exclude  *backend.Server
 	attempts int
@@ -211,6 +214,15 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 		h.target = s.fe.Routes[i]
 	}
 	s.target = h.target
+	var terminal int
+	h.reqMask, terminal = analyzer.Eval(s.fe.ReqRules, &h.req)
+	h.resMask, h.resDeny = analyzer.Eval(s.fe.ResRules, &h.req)
+	if terminal >= 0 {
+		h.rp = reqConnect
+		c.Discard(h.req.HeadLen)
+		s.httpLocal(&s.fe.ReqRules[terminal])
+		return false
+	}
 	h.key = s.balanceKey()
 	h.out = s.rewriteRequest(h.out[:0], buf)
 	c.Discard(h.req.HeadLen)
@@ -286,14 +298,21 @@ func (s *Session) rewriteRequest(out, buf []byte) []byte {
 	if i := indexCRLF(line); i >= 0 {
 		out = append(out, line[:i+2]...)
 	}
+	rules := s.fe.ReqRules
 	for _, f := range r.Headers {
 		if hopByHop(f.Name, r.ConnOptions) && !(r.Upgrade && asciiEqualFold(f.Name, "upgrade")) {
+			continue
+		}
+		if h.reqMask != 0 && analyzer.Dropped(rules, h.reqMask, f.Name) {
 			continue
 		}
 		out = append(out, f.Name...)
 		out = append(out, ": "...)
 		out = append(out, f.Value...)
 		out = append(out, "\r\n"...)
+	}
+	if h.reqMask != 0 {
+		out = analyzer.AppendAdded(out, rules, h.reqMask)
 	}
 	if r.Upgrade {
 		out = append(out, "Connection: upgrade\r\n"...)
@@ -618,6 +637,17 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 		h.resBytes += int64(len(out))
 		return true
 	}
+	if h.resDeny >= 0 {
+		// http_response deny: the server's answer is not passed on.
+		s.closeEnd(&s.ends[sideBack])
+		rl := &s.fe.ResRules[h.resDeny]
+		st := rl.Status
+		if st == 0 {
+			st = 502
+		}
+		s.httpAnswer(st, "", rl.Body, rl.ContentType, Term{CauseProxy, PhaseHeaders})
+		return false
+	}
 	h.status = h.res.Status
 	h.tResp = now - h.tResp
 	switch {
@@ -669,14 +699,21 @@ func (s *Session) rewriteResponse(out, buf []byte, interim bool) []byte {
 		out = append(out, line[:i+2]...)
 	}
 	upgrade := r.Upgrade && r.Status == 101
+	rules := s.fe.ResRules
 	for _, f := range r.Headers {
 		if hopByHop(f.Name, r.ConnOptions) && !(upgrade && asciiEqualFold(f.Name, "upgrade")) {
+			continue
+		}
+		if !interim && h.resMask != 0 && analyzer.Dropped(rules, h.resMask, f.Name) {
 			continue
 		}
 		out = append(out, f.Name...)
 		out = append(out, ": "...)
 		out = append(out, f.Value...)
 		out = append(out, "\r\n"...)
+	}
+	if !interim && h.resMask != 0 {
+		out = analyzer.AppendAdded(out, rules, h.resMask)
 	}
 	switch {
 	case interim:
@@ -852,6 +889,12 @@ var statusText = map[int]string{
 // shut our side, discard what the client still sends, close on its FIN or
 // after a second). Loop only.
 func (s *Session) httpError(status int, t Term) {
+	s.httpAnswer(status, "", "", "", t)
+}
+
+// httpAnswer is httpError with a given body (default: the status line's
+// text), content type and extra header lines (each ending in CRLF).
+func (s *Session) httpAnswer(status int, extra, body, ctype string, t Term) {
 	h := s.http
 	if h.closing || s.loopDone() {
 		return
@@ -863,9 +906,17 @@ func (s *Session) httpError(status int, t Term) {
 	s.closeEnd(&s.ends[sideBack])
 	h.status, h.hterm, h.keep = status, t, false
 	text := statusText[status]
-	body := fmt.Sprintf("%d %s\n", status, text)
-	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n%s",
-		status, text, len(body), body)
+	if text == "" {
+		text = "Status"
+	}
+	if body == "" && extra == "" {
+		body = fmt.Sprintf("%d %s\n", status, text)
+	}
+	if ctype == "" {
+		ctype = "text/plain"
+	}
+	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n%s",
+		status, text, extra, ctype, len(body), body)
 	f := &s.ends[sideFront]
 	if h.sp != resBody { // never after a response started
 		writeFd(f.c.Fd(), []byte(resp))
@@ -877,6 +928,30 @@ func (s *Session) httpError(status int, t Term) {
 	f.c.Discard(-1)
 	s.term = t
 	s.armLingerTimer()
+}
+
+// httpLocal answers a request with a terminal rule (redirect, deny,
+// return): lb itself answers and no server is involved.
+func (s *Session) httpLocal(rl *analyzer.Rule) {
+	st := rl.Status
+	switch rl.Action {
+	case analyzer.Redirect:
+		if st == 0 {
+			st = 302
+		}
+		s.httpAnswer(st, "Location: "+rl.Location+"\r\n", "", "", Term{CauseLocal, PhaseRequest})
+	case analyzer.Deny:
+		if st == 0 {
+			st = 403
+		}
+		s.httpAnswer(st, "", rl.Body, rl.ContentType, Term{CauseProxy, PhaseRequest})
+	default: // Return
+		if st == 0 {
+			st = 200
+		}
+		body := rl.Body
+		s.httpAnswer(st, "", body, rl.ContentType, Term{CauseLocal, PhaseRequest})
+	}
 }
 
 // abortHTTP ends the session now, closing both sides, with code t.

@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"time"
@@ -169,6 +170,17 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 				continue
 			}
 			break
+		}
+		if h.resDeny >= 0 {
+			rl := &s.fe.ResRules[h.resDeny]
+			st := rl.Status
+			if st == 0 {
+				st = 502
+			}
+			h.status = st
+			fmt.Fprintf(fc, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
+				st, statusText[st], len(rl.Body), rl.Body)
+			return termErr{Term{CauseProxy, PhaseHeaders}, errors.New("response denied by rule")}
 		}
 		h.status = h.res.Status
 		switch {

@@ -167,6 +167,8 @@ type Frontend struct {
 	// matches RouteRules[i] goes to Routes[i].
 	RouteRules []analyzer.Route
 	Routes     []*Target
+	// ReqRules and ResRules are the http_request / http_response rules.
+	ReqRules, ResRules []analyzer.Rule
 	// Which forwarding fields HTTP mode adds to requests.
 	ForwardedFor, ForwardedProto, Forwarded bool
 

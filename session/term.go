@@ -11,6 +11,7 @@ const (
 	CauseServerAbort   Cause = 'S' // the server aborted or refused
 	CauseProxy         Cause = 'P' // lb itself refused (limits, security)
 	CauseResource      Cause = 'R' // a local resource ran out
+	CauseLocal         Cause = 'L' // lb answered itself (redirect, return)
 	CauseKilled        Cause = 'K' // killed by lb (hard stop, admin)
 	CauseClientTimeout Cause = 'c' // client-side timeout
 	CauseServerTimeout Cause = 's' // server-side timeout

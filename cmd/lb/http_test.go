@@ -442,3 +442,78 @@ func TestHTTPHealthCheck(t *testing.T) {
 		t.Errorf("a back: %q; want a", got)
 	}
 }
+
+// TestHTTPRules: request and response rules, and routing on a header.
+func TestHTTPRules(t *testing.T) {
+	hb := startHTTPBackend(t, func(r *http.Request, _ []byte) string {
+		return "HTTP/1.1 200 OK\r\nServer: secret/1.0\r\nContent-Length: 2\r\n\r\nok"
+	})
+	canary := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("canary") })
+	cfg := httpConfig("", "", srv("s", hb.addr())) + fmt.Sprintf(`
+[[frontend.fe.route]]
+header = "X-Canary"
+header_value = "1"
+backend = "canary"
+
+[[frontend.fe.http_request]]
+path_prefix = "/old/"
+action = "redirect"
+location = "https://example.com/new/"
+status = 301
+
+[[frontend.fe.http_request]]
+path_prefix = "/admin"
+action = "deny"
+
+[[frontend.fe.http_request]]
+path_prefix = "/ping"
+action = "return"
+body = "pong"
+
+[[frontend.fe.http_request]]
+action = "set-header"
+name = "X-Env"
+value = "prod"
+
+[[frontend.fe.http_request]]
+action = "del-header"
+name = "X-Debug"
+
+[[frontend.fe.http_response]]
+action = "del-header"
+name = "Server"
+
+[[frontend.fe.http_response]]
+action = "add-header"
+name = "X-Frame-Options"
+value = "DENY"
+
+[backend.canary]
+[[backend.canary.server]]
+name = "c"
+address = %q
+`, canary.addr())
+	p := startLB(t, cfg)
+	cases := []struct{ req, wantPrefix, wantIn, wantOut string }{
+		{"GET /old/x HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 301 ", "Location: https://example.com/new/", ""},
+		{"GET /admin HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 403 ", "", ""},
+		{"GET /ping HTTP/1.1\r\nHost: h\r\n\r\n", "HTTP/1.1 200 ", "pong", ""},
+		{"GET /x HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 ", "X-Frame-Options: DENY", "Server: secret"},
+		{"GET /x HTTP/1.1\r\nHost: h\r\nX-Canary: 1\r\nConnection: close\r\n\r\n", "HTTP/1.1 200 ", "canary", ""},
+	}
+	for _, c := range cases {
+		got, _ := rawExchange(t, p.addr("fe"), c.req, time.Second)
+		if !strings.HasPrefix(got, c.wantPrefix) || !strings.Contains(got, c.wantIn) || (c.wantOut != "" && strings.Contains(got, c.wantOut)) {
+			t.Errorf("%q -> %q; want %q containing %q and not %q", firstLine(c.req), got, c.wantPrefix, c.wantIn, c.wantOut)
+		}
+	}
+	rawExchange(t, p.addr("fe"), "GET /x HTTP/1.1\r\nHost: h\r\nX-Debug: 1\r\nConnection: close\r\n\r\n", time.Second)
+	rs := hb.requests()
+	last := rs[len(rs)-1]
+	if last.Header.Get("X-Env") != "prod" || last.Header.Get("X-Debug") != "" {
+		t.Errorf("server saw X-Env %q X-Debug %q; want prod and none", last.Header.Get("X-Env"), last.Header.Get("X-Debug"))
+	}
+	if len(rs) != 2 {
+		t.Errorf("server got %d requests; want 2 (redirect, deny and return never reach it; the canary went elsewhere)", len(rs))
+	}
+}

@@ -243,8 +243,10 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			Forwarded:      fc.Forwarded,
 		}
 		g.frontends = append(g.frontends, fe)
+		fe.ReqRules, fe.ResRules = rules(fc.HTTPRequest), rules(fc.HTTPResponse)
 		for _, r := range fc.Route {
-			fe.RouteRules = append(fe.RouteRules, analyzer.Route{Host: r.Host, PathPrefix: r.PathPrefix})
+			fe.RouteRules = append(fe.RouteRules, analyzer.Route{Host: r.Host, PathPrefix: r.PathPrefix,
+				Header: r.Header, HeaderValue: r.HeaderValue})
 			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend]})
 		}
 		b := &listener.Binding{Frontend: fe, Gate: listener.NewGate(fc.MaxConn), Global: g.global}
@@ -374,6 +376,20 @@ func (inst *instance) addrs(frontend string) []net.Addr {
 // backend returns a backend of the current generation (tests use it).
 func (inst *instance) backend(name string) *backend.Backend {
 	return inst.current().backends[name]
+}
+
+// rules converts validated config rules for the analyzer.
+func rules(in []config.Rule) []analyzer.Rule {
+	var out []analyzer.Rule
+	for _, r := range in {
+		a, _ := analyzer.ParseAction(r.Action) // validated by config
+		out = append(out, analyzer.Rule{
+			Match:  analyzer.Match{Host: r.Host, PathPrefix: r.PathPrefix, Header: r.Header, HeaderValue: r.HeaderValue},
+			Action: a, Name: r.Name, Value: r.Value, Location: r.Location, Status: r.Status,
+			Body: r.Body, ContentType: r.ContentType,
+		})
+	}
+	return out
 }
 
 // listenerKey names a listening socket across generations: its address, so

@@ -1,0 +1,107 @@
+package analyzer
+
+// Action is what a request or response rule does.
+type Action uint8
+
+// The actions. Header actions edit the message; the others end the
+// transaction with an answer lb makes itself.
+const (
+	SetHeader Action = iota // replace every field Name with one Name: Value
+	AddHeader               // add a field Name: Value
+	DelHeader               // remove every field Name
+	Redirect                // answer Status (3xx) with Location
+	Deny                    // answer Status (403 by default; 502 for responses)
+	Return                  // answer Status with Body
+	numActions
+)
+
+var actionNames = [...]string{
+	SetHeader: "set-header", AddHeader: "add-header", DelHeader: "del-header",
+	Redirect: "redirect", Deny: "deny", Return: "return",
+}
+
+// String names the action as the configuration writes it.
+func (a Action) String() string {
+	if a < numActions {
+		return actionNames[a]
+	}
+	return "action(?)"
+}
+
+// ParseAction maps a configuration name to an Action.
+func ParseAction(s string) (Action, bool) {
+	for a, n := range actionNames {
+		if n == s {
+			return Action(a), true
+		}
+	}
+	return 0, false
+}
+
+// Terminal reports whether the action ends the transaction.
+func (a Action) Terminal() bool { return a == Redirect || a == Deny || a == Return }
+
+// Rule is one http_request or http_response rule: when Match holds (it is
+// evaluated on the request), Action applies.
+type Rule struct {
+	Match
+	Action      Action
+	Name, Value string // header actions
+	Location    string // Redirect
+	Status      int    // Redirect, Deny, Return
+	Body        string // Return, Deny
+	ContentType string // Return
+}
+
+// Eval evaluates rules on r in order and returns the set of matching rules
+// as a bitmask (rule i is bit i; at most 64 rules) and the index of the
+// first matching terminal rule, or -1. Header rules after a terminal one
+// are not in the mask. It allocates nothing.
+func Eval(rules []Rule, r *Request) (mask uint64, terminal int) {
+	for i := range rules {
+		if i >= 64 {
+			break
+		}
+		if !rules[i].Matches(r) {
+			continue
+		}
+		if rules[i].Action.Terminal() {
+			return mask, i
+		}
+		mask |= 1 << i
+	}
+	return mask, -1
+}
+
+// Dropped reports whether a field named name is removed by the header
+// rules in mask (del-header, or set-header, which replaces it).
+func Dropped(rules []Rule, mask uint64, name []byte) bool {
+	for i := 0; mask != 0 && i < len(rules); i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		mask &^= 1 << i
+		if a := rules[i].Action; (a == DelHeader || a == SetHeader) && equalFold(name, rules[i].Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// AppendAdded appends the fields the rules in mask add (set-header and
+// add-header, in rule order) to out, each as "Name: Value\r\n".
+func AppendAdded(out []byte, rules []Rule, mask uint64) []byte {
+	for i := 0; mask != 0 && i < len(rules); i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		mask &^= 1 << i
+		if a := rules[i].Action; a == SetHeader || a == AddHeader {
+			out = append(out, rules[i].Name...)
+			out = append(out, ": "...)
+			out = append(out, rules[i].Value...)
+			out = append(out, "\r\n"...)
+		}
+	}
+	return out
+}
