@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -107,9 +108,9 @@ type httpTxn struct {
 
 // runHTTP puts a new HTTP session on an event loop. Session goroutine.
 func (s *Session) runHTTP() {
-	s.http = &httpTxn{lim: analyzer.DefaultLimits}
-	s.http.reqCk.Status = 400
-	s.http.resCk.Status = 502
+	s.httpOn = true
+	s.idleSince = s.accepted.UnixNano()
+	s.txn()
 	if err := s.fe.Env.Loops.AttachOne(s.fc, &s.ends[sideFront]); err != nil {
 		s.term = Term{CauseResource, PhaseRequest}
 		s.finish()
@@ -124,6 +125,45 @@ func (s *Session) now() int64 {
 		s.tnow = s.fe.Env.Clock.Now().UnixNano()
 	}
 	return s.tnow
+}
+
+// txnPool recycles the HTTP state of sessions idle between two requests,
+// so an idle keep-alive connection holds only its Session.
+var txnPool = sync.Pool{New: func() any { return new(httpTxn) }}
+
+// txn returns the session's HTTP state, taking one from the pool when the
+// session was parked. Loop only.
+func (s *Session) txn() *httpTxn {
+	if s.http != nil {
+		return s.http
+	}
+	h := txnPool.Get().(*httpTxn)
+	h.lim = analyzer.DefaultLimits
+	h.reqCk.Status, h.resCk.Status = 400, 502
+	h.nreq, h.idleSince, h.tStart = s.nreq, s.idleSince, s.idleSince
+	h.resDeny = -1
+	s.http = h
+	return h
+}
+
+// park gives the HTTP state back to the pool while the session waits for
+// its next request with nothing buffered and no server connection. Loop
+// only.
+func (s *Session) park() {
+	h := s.http
+	f := s.ends[sideFront].c
+	if h == nil || s.loopDone() || h.closing || h.rp != reqHead || h.sp != resNone ||
+		f == nil || f.InboundBuffered() > 0 || s.ends[sideBack].c != nil || h.srv != nil {
+		return
+	}
+	s.nreq, s.idleSince = h.nreq, h.idleSince
+	h.req.Reset()
+	h.res.Reset()
+	req, res := h.req, h.res
+	out, scratch, path := h.out[:0], h.scratch[:0], h.path[:0]
+	*h = httpTxn{req: req, res: res, out: out, scratch: scratch, path: path}
+	txnPool.Put(h)
+	s.http = nil
 }
 
 // httpFrontOpen starts HTTP processing once the client is on the loop.
@@ -833,6 +873,7 @@ func (s *Session) httpResponseDone() {
 	s.state = StateAccepted
 	s.armLoopTimer()
 	s.httpFront()
+	s.park()
 }
 
 // httpBackFailed handles a server connection that failed before the
@@ -985,6 +1026,7 @@ func (s *Session) httpTunnel() {
 		h.srv = nil
 	}
 	s.http = nil // TCP semantics from here on
+	s.httpOn = false
 	s.tunnelled = true
 	s.handoff(nil)
 }
@@ -1172,6 +1214,16 @@ const (
 // will do then. Loop only.
 func (s *Session) httpDeadline() (at int64, what int, ok bool) {
 	h := s.http
+	if h == nil { // parked: only the keep-alive (or request) timeout runs
+		fe := s.fe.Timeouts
+		if d := fe.HTTPKeepAlive.Duration; d > 0 {
+			return s.idleSince + int64(d), toKeepAlive, true
+		}
+		if d := fe.HTTPRequest.Duration; d > 0 {
+			return s.idleSince + int64(d), toKeepAlive, true
+		}
+		return 0, 0, false
+	}
 	fe, cfg := s.fe.Timeouts, s.fe.Default.Cfg.Timeout
 	if h.target != nil {
 		cfg = h.target.Cfg.Timeout
@@ -1245,6 +1297,10 @@ func (s *Session) httpTimer() {
 // nothing buffered (graceful stop). Loop only.
 func (s *Session) closeIfIdle() {
 	h := s.http
+	if h == nil && !s.loopDone() && s.httpOn {
+		s.abortLoop(TermNormal, nil) // parked
+		return
+	}
 	if s.loopDone() || h == nil || h.closing || h.rp != reqHead || (h.sp != resNone && h.sp != resDone) {
 		return
 	}

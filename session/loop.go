@@ -147,7 +147,7 @@ func (e *end) onOpen(c LoopConn, l Loop) bool {
 	if s.loopDone() {
 		return true
 	}
-	if s.http != nil {
+	if s.httpOn {
 		switch {
 		case s.reattach && e.side == sideFront:
 			s.reattach = false
@@ -205,10 +205,14 @@ func (e *end) onTraffic(c LoopConn) bool {
 	if s.loopDone() || c != e.c {
 		return true
 	}
-	if s.http != nil {
-		if e.side == sideFront {
+	if s.httpOn {
+		switch {
+		case e.side == sideFront:
+			s.txn() // a parked session wakes up
 			s.httpFront()
-		} else {
+		case s.http == nil:
+			return true // no transaction: a server connection has nothing to say
+		default:
 			s.httpBack()
 		}
 		// c may have left the session for the idle pool: close it only if
@@ -265,7 +269,13 @@ func (e *end) onClose(c LoopConn, err error) {
 	if s.loopDone() {
 		return
 	}
-	if s.http != nil {
+	if s.httpOn {
+		if s.http == nil { // parked between two requests
+			if e.side == sideFront {
+				s.abortLoop(TermNormal, nil)
+			}
+			return
+		}
 		s.httpClose(e, err)
 		return
 	}
@@ -446,7 +456,7 @@ func (s *Session) armLoopTimer() {
 		at int64
 		ok bool
 	)
-	if s.http != nil {
+	if s.httpOn {
 		at, _, ok = s.httpDeadline()
 	} else {
 		at, _, ok = s.deadline()
@@ -478,7 +488,7 @@ func (s *Session) onLoopTimer() {
 	if s.loopDone() {
 		return
 	}
-	if s.http != nil {
+	if s.httpOn {
 		s.httpTimer()
 		return
 	}

@@ -252,7 +252,10 @@ type Session struct {
 	cur       LoopConn // the connection whose callback is running, if any
 	tnow      int64    // the time read in the running callback, 0 outside
 
-	http      *httpTxn // HTTP mode state; nil in TCP mode (and once tunnelling)
+	http      *httpTxn // HTTP state; nil in TCP mode, once tunnelling, and while parked
+	httpOn    bool     // an HTTP session on its loop (not tunnelling)
+	nreq      int      // while parked: transactions so far
+	idleSince int64    // while parked: when the last one ended (unix ns)
 	tunnelled bool     // an HTTP session that switched protocols
 	reattach  bool     // coming back onto the loop after a hand-off
 }
