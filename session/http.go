@@ -157,11 +157,10 @@ func (s *Session) park() {
 		return
 	}
 	s.nreq, s.idleSince = h.nreq, h.idleSince
-	h.req.Reset()
-	h.res.Reset()
-	req, res := h.req, h.res
-	out, scratch, path := h.out[:0], h.scratch[:0], h.path[:0]
-	*h = httpTxn{req: req, res: res, out: out, scratch: scratch, path: path}
+	// Drop what ties h to this session; every other field is set again
+	// when the next request is parsed (httpParseRequest) or by txn.
+	h.waiter = backend.Waiter{}
+	h.target, h.srv, h.bsrv, h.exclude = nil, nil, nil, nil
 	txnPool.Put(h)
 	s.http = nil
 }
