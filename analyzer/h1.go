@@ -599,14 +599,18 @@ func (p *parser) transferEncoding(buf []byte, v0, v1 int) {
 		return
 	}
 	p.teSeen = true
+	codings := 0
 	for i := v0; i <= v1; {
 		e0, e1, next := nextElem(buf, i, v1)
 		i = next
 		coding := buf[e0:e1]
 		if len(coding) == 0 {
-			p.fail(400, "empty transfer coding")
-			return
+			// RFC 9110 5.6.1: a recipient ignores empty list elements
+			// ("chunked," is chunked); a value with no coding at all is
+			// refused below.
+			continue
 		}
+		codings++
 		if !allTokens(coding) {
 			// Also rejects parameters ("chunked;x=1").
 			p.fail(400, "invalid transfer coding")
@@ -625,6 +629,9 @@ func (p *parser) transferEncoding(buf []byte, v0, v1 int) {
 		default:
 			p.otherCoding = true
 		}
+	}
+	if codings == 0 {
+		p.fail(400, "empty transfer coding")
 	}
 }
 

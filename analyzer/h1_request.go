@@ -1,6 +1,9 @@
 package analyzer
 
-import "strconv"
+import (
+	"bytes"
+	"strconv"
+)
 
 // Request is a parsed HTTP/1.x request head. It is reusable: Reset it
 // between messages and its slices keep their capacity, so after a warm-up a
@@ -149,7 +152,7 @@ func (r *Request) Parse(buf []byte, lim Limits) error {
 	case p.err != nil:
 		return p.err
 	case p.state == sDone:
-		r.endOfHead()
+		r.endOfHead(buf)
 		if p.err != nil {
 			return p.err
 		}
@@ -384,9 +387,15 @@ func (p *parser) badTargetByte(b byte) {
 }
 
 // endOfHead applies the rules that need the whole head.
-func (r *Request) endOfHead() {
+func (r *Request) endOfHead(buf []byte) {
 	p := &r.p
 	switch {
+	case (p.form == FormAbsolute || p.form == FormAuthority) && p.hostSeen &&
+		!bytes.EqualFold(buf[p.host.off:p.host.end], buf[p.authority.off:p.authority.end]):
+		// RFC 9112 3.2: Host must be identical to the target's authority;
+		// a request naming two hosts is refused rather than guessed at
+		// (HAProxy does the same).
+		p.fail(400, "host header differs from the target's authority")
 	case p.minor == '1' && !p.hostSeen:
 		p.fail(400, "missing host header") // RFC 9112 3.2
 	case p.teSeen && !p.chunked:

@@ -93,6 +93,7 @@ type httpTxn struct {
 	reqMask  uint64          // request header rules that apply
 	resMask  uint64          // response header rules that apply
 	resDeny  int             // index of the response deny rule that applies, or -1
+	gotResp  bool            // a byte of the response arrived (no resend after that)
 	waiter   backend.Waiter
 	exclude  *backend.Server
 	attempts int
@@ -385,8 +386,10 @@ func (s *Session) rewriteRequest(out, buf []byte) []byte {
 
 // hopByHop reports whether a field must not be forwarded: the fields RFC
 // 9110 7.6.1 and RFC 9112 name as connection-specific, and every field the
-// message's Connection field nominates. Transfer-Encoding is kept: lb passes
-// bodies on without re-framing them.
+// message's Connection field nominates — except the framing fields
+// (Transfer-Encoding, Content-Length: lb passes bodies on without re-framing
+// them) and Host (RFC 9112 3.2: an HTTP/1.1 request must carry it), which a
+// client cannot have removed.
 func hopByHop(name []byte, nominated [][]byte) bool {
 	switch {
 	case asciiEqualFold(name, "connection"), asciiEqualFold(name, "keep-alive"),
@@ -396,7 +399,8 @@ func hopByHop(name []byte, nominated [][]byte) bool {
 		return true
 	}
 	for _, n := range nominated {
-		if equalFoldBytes(name, n) && !asciiEqualFold(n, "transfer-encoding") && !asciiEqualFold(n, "content-length") {
+		if equalFoldBytes(name, n) && !asciiEqualFold(n, "transfer-encoding") && !asciiEqualFold(n, "content-length") &&
+			!asciiEqualFold(n, "host") {
 			return true
 		}
 	}
@@ -550,6 +554,7 @@ func (s *Session) httpSendHead() {
 	}
 	h.reqBytes += int64(w)
 	h.sp = resHead
+	h.gotResp = false
 	if h.reqLeft == 0 {
 		h.rp = reqDone
 	} else {
@@ -653,6 +658,7 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 	if len(buf) == 0 {
 		return false
 	}
+	h.gotResp = true
 	err := h.res.Parse(buf, h.method[:h.mlen], h.lim)
 	if errors.Is(err, analyzer.ErrIncomplete) {
 		return false
@@ -675,6 +681,14 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 		}
 		h.resBytes += int64(len(out))
 		return true
+	}
+	if h.res.Status == 101 && !h.req.Upgrade {
+		// RFC 9110 15.2.2: a server must not switch to a protocol the
+		// request did not ask for; a tunnel lb did not agree to would carry
+		// bytes it never parsed.
+		s.closeEnd(&s.ends[sideBack])
+		s.httpError(502, Term{CauseProxy, PhaseHeaders})
+		return false
 	}
 	if h.resDeny >= 0 {
 		// http_response deny: the server's answer is not passed on.
@@ -849,14 +863,16 @@ func (s *Session) httpResponseDone() {
 	b := &s.ends[sideBack]
 	if !h.keep {
 		if b.c != nil && !b.closed && !b.closeReq && h.res.KeepAlive && h.rp == reqDone &&
-			s.fe.Env.poolFor(s.loop).put(h.bsrv, b.c, b.l, s.now()) {
+			b.c.InboundBuffered() == 0 && s.fe.Env.poolFor(s.loop).put(h.bsrv, b.c, b.l, s.now()) {
 			b.c = nil
 		}
 		s.abortLoopNormal()
 		return
 	}
-	if b.c != nil && !b.closed && !b.closeReq && h.res.KeepAlive && h.rp == reqDone {
-		// Park the server connection in the loop's pool for reuse.
+	if b.c != nil && !b.closed && !b.closeReq && h.res.KeepAlive && h.rp == reqDone && b.c.InboundBuffered() == 0 {
+		// Park the server connection in the loop's pool for reuse. One
+		// with bytes beyond the response's framing is never reused (RFC
+		// 9112 6.3): they would become the next request's answer.
 		if s.fe.Env.poolFor(s.loop).put(h.bsrv, b.c, b.l, s.now()) {
 			b.c = nil
 		}
@@ -881,7 +897,7 @@ func (s *Session) httpResponseDone() {
 func (s *Session) httpBackFailed(err error) {
 	h := s.http
 	s.closeEnd(&s.ends[sideBack])
-	if h.reused && h.resBytes == 0 && h.sp != resBody && h.req.ContentLength <= 0 && !h.req.Chunked && h.srv != nil {
+	if h.reused && !h.gotResp && h.resBytes == 0 && h.sp != resBody && h.req.ContentLength <= 0 && !h.req.Chunked && h.srv != nil {
 		// A pooled connection the server had closed: nothing of the
 		// response came, and the request has no body, so sending it again
 		// on a new connection is safe.
@@ -894,7 +910,7 @@ func (s *Session) httpBackFailed(err error) {
 		go s.httpDial(h.srv, h.target.Cfg.Timeout.Connect.Duration)
 		return
 	}
-	if h.reused && h.resBytes == 0 {
+	if h.reused && h.resBytes == 0 && !h.gotResp {
 		s.abortHTTP(Term{CauseServerAbort, PhaseHeaders})
 		return
 	}

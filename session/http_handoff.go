@@ -119,6 +119,10 @@ func (s *Session) httpPumpRequest(fc, bc *net.TCPConn) error {
 	n, err := copyBody(bc, fc, &h.reqLeft, &h.reqCk, timeouts)
 	h.reqBytes += n
 	s.req.bytes.Add(n)
+	if errors.Is(err, errOverread) {
+		h.keep = false // the client's next bytes were read with this body
+		return nil
+	}
 	return err
 }
 
@@ -170,6 +174,11 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 				continue
 			}
 			break
+		}
+		if h.res.Status == 101 && !h.req.Upgrade {
+			h.status = 502
+			fmt.Fprintf(fc, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\n502 Bad Gateway\n")
+			return termErr{Term{CauseProxy, PhaseHeaders}, errors.New("101 to a request that did not ask to upgrade")}
 		}
 		if h.resDeny >= 0 {
 			rl := &s.fe.ResRules[h.resDeny]
@@ -225,6 +234,10 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 	n, err := copyBody(fc, bc, &h.resLeft, &h.resCk, timeouts)
 	h.resBytes += n
 	s.res.bytes.Add(n)
+	if errors.Is(err, errOverread) {
+		h.res.KeepAlive = false // never pool a connection out of step
+		err = nil
+	}
 	if err == nil {
 		h.sp = resDone
 	}
@@ -275,6 +288,11 @@ func copyBody(dst, src *net.TCPConn, left *int64, ck *analyzer.ChunkedScanner, r
 			}
 			total += int64(m)
 			if done {
+				if m < n {
+					// Bytes beyond the end of the message were read: this
+					// connection's stream is no longer in step.
+					return total, errOverread
+				}
 				return total, nil
 			}
 			refresh()
@@ -284,6 +302,10 @@ func copyBody(dst, src *net.TCPConn, left *int64, ck *analyzer.ChunkedScanner, r
 		}
 	}
 }
+
+// errOverread: a chunked body ended before the bytes read from its source;
+// the message is complete but the connection cannot carry another.
+var errOverread = errors.New("session: bytes beyond the end of the message")
 
 // classify maps a copy error to a termination code (data phase).
 func classify(err error, _ int64) error {

@@ -244,8 +244,7 @@ func requestCorpus() []reqGroup {
 			{name: "absolute-form https", raw: "GET https://h/ HTTP/1.1\r\nHost: h\r\n\r\n", resps: []string{srvd("GET https://h/")}, up: fwd("GET https://h/ HTTP/1.1", H)},
 			{name: "absolute-form with port", raw: "GET http://h:8080/x HTTP/1.1\r\nHost: h:8080\r\n\r\n", resps: []string{srvd("GET http://h:8080/x")}, up: fwd("GET http://h:8080/x HTTP/1.1", "Host: h:8080")},
 			{name: "absolute-form without path", raw: "GET http://h HTTP/1.1\r\nHost: h\r\n\r\n", resps: []string{srvd("GET http://h")}, up: fwd("GET http://h HTTP/1.1", H)},
-			{name: "absolute-form host mismatch", raw: "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n", resps: []string{st400}, closed: true,
-				knownBug: "RFC 9112 3.2: the client MUST send a Host identical to the target's authority, and a proxy MUST replace Host with the authority; lb routes on the authority but forwards Host: b untouched, so the server may act for another host than lb routed (HAProxy answers 400 since 2.1, commit 531b83e03)"},
+			{name: "absolute-form host mismatch", raw: "GET http://a/ HTTP/1.1\r\nHost: b\r\n\r\n", resps: []string{st400}, closed: true},
 			bad("absolute-form without host field", "GET http://h/ HTTP/1.1\r\n\r\n", st400),
 			bad("absolute-form userinfo", "GET http://u@h/ HTTP/1.1\r\nHost: h\r\n\r\n", st400),
 			bad("absolute-form ftp scheme", "GET ftp://h/ HTTP/1.1\r\nHost: h\r\n\r\n", st400),
@@ -254,8 +253,7 @@ func requestCorpus() []reqGroup {
 			// A 2xx to CONNECT turns the session into a tunnel: the probe
 			// crosses it unparsed.
 			{name: "connect", raw: "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", resps: []string{"HTTP/1.1 200 Connection Established"}, up: fwd("CONNECT h:443 HTTP/1.1", "Host: h:443") + probeReq},
-			{name: "connect host mismatch", raw: "CONNECT a:443 HTTP/1.1\r\nHost: b:443\r\n\r\n", resps: []string{st400}, closed: true,
-				knownBug: "RFC 9112 3.2: Host must be identical to the authority; lb tunnels to the server with Host b:443 for target a:443 (HAProxy answers 400)"},
+			{name: "connect host mismatch", raw: "CONNECT a:443 HTTP/1.1\r\nHost: b:443\r\n\r\n", resps: []string{st400}, closed: true},
 			bad("connect without port", "CONNECT h HTTP/1.1\r\nHost: h\r\n\r\n", st400),
 			bad("connect origin-form", "CONNECT / HTTP/1.1\r\nHost: h\r\n\r\n", st400),
 			bad("connect with content", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\nContent-Length: 5\r\n\r\nhello", st400),
@@ -373,10 +371,8 @@ func requestCorpus() []reqGroup {
 			{name: "chunked with trailing tab", raw: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\t\r\n\r\n0\r\n\r\n", resps: []string{srvd("POST /")}, up: chunkedHead + "0\r\n\r\n"},
 			{name: "get with chunked body", raw: "GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", resps: []string{srvd("GET /")}, up: fwd("GET / HTTP/1.1", H, "Transfer-Encoding: chunked") + "3\r\nabc\r\n0\r\n\r\n"},
 			// RFC 9110 5.6.1: a recipient MUST ignore empty list elements.
-			{name: "chunked with trailing empty element", raw: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n", resps: []string{srvd("POST /")}, up: fwd("POST / HTTP/1.1", H, "Transfer-Encoding: chunked,") + "0\r\n\r\n",
-				knownBug: "RFC 9110 5.6.1: a recipient MUST parse and ignore empty list elements, so \"chunked,\" is chunked; lb answers 400 (empty transfer coding)"},
-			{name: "chunked with leading empty element", raw: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: , chunked\r\n\r\n0\r\n\r\n", resps: []string{srvd("POST /")}, up: fwd("POST / HTTP/1.1", H, "Transfer-Encoding: , chunked") + "0\r\n\r\n",
-				knownBug: "RFC 9110 5.6.1: a recipient MUST parse and ignore empty list elements, so \", chunked\" is chunked; lb answers 400 (empty transfer coding)"},
+			{name: "chunked with trailing empty element", raw: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n", resps: []string{srvd("POST /")}, up: fwd("POST / HTTP/1.1", H, "Transfer-Encoding: chunked,") + "0\r\n\r\n"},
+			{name: "chunked with leading empty element", raw: "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: , chunked\r\n\r\n0\r\n\r\n", resps: []string{srvd("POST /")}, up: fwd("POST / HTTP/1.1", H, "Transfer-Encoding: , chunked") + "0\r\n\r\n"},
 			bad("xchunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: xchunked\r\n\r\n0\r\n\r\n", st400),
 			bad("chunkedx", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunkedx\r\n\r\n0\r\n\r\n", st400),
 			bad("VT before chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding:\x0bchunked\r\n\r\n0\r\n\r\n", st400),
@@ -465,8 +461,7 @@ func requestCorpus() []reqGroup {
 			{name: "nominated transfer-encoding kept", raw: "POST / HTTP/1.1\r\nHost: h\r\nConnection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", resps: []string{srvd("POST /")}, up: chunkedHead + "0\r\n\r\n"},
 			// RFC 9112 3.2: an HTTP/1.1 request MUST carry Host; a proxy
 			// cannot drop it because the client nominated it.
-			{name: "nominated host kept", raw: "GET / HTTP/1.1\r\nHost: h\r\nConnection: Host\r\n\r\n", resps: []string{srvd("GET /")}, up: fwdGet("/"),
-				knownBug: "lb removes Host because Connection names it and sends the server an HTTP/1.1 request without Host, which RFC 9112 3.2 forbids (a client MUST send Host); like Content-Length and Transfer-Encoding, Host must not be removable by the client, or the request refused"},
+			{name: "nominated host kept", raw: "GET / HTTP/1.1\r\nHost: h\r\nConnection: Host\r\n\r\n", resps: []string{srvd("GET /")}, up: fwdGet("/")},
 			bad("invalid connection option", "GET / HTTP/1.1\r\nHost: h\r\nConnection: a b\r\n\r\n", st400),
 		}},
 
@@ -489,9 +484,6 @@ func requestCorpus() []reqGroup {
 		}},
 	}
 }
-
-// bugPooledTail explains the "bytes beyond framing" known bugs.
-const bugPooledTail = "lb stops the response at its framing but parks the server connection in the loop's idle pool with the bytes beyond it still buffered (idlePool.put does not look at InboundBuffered, and OnTraffic never fires for bytes already read); the next request sent on that connection (here the probe, in production any client's request on the same loop) reads them as the start of its response. RFC 9112 6.3: bytes beyond the framing are not part of the response, and the connection must be closed, not reused"
 
 func responseCorpus() []resGroup {
 	const ok2 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
@@ -530,29 +522,20 @@ func responseCorpus() []resGroup {
 				want: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", up: fwd("GET /r/upgrade HTTP/1.1", "Host: h", "Upgrade: websocket", "Connection: upgrade") + probeReq},
 			{name: "101 without upgrade field", req: upgradeReq[:len("GET /r/upgrade")] + "-nofield" + upgradeReq[len("GET /r/upgrade"):], resp: "HTTP/1.1 101 Switching Protocols\r\n\r\n", want: bad502, closed: true,
 				up: fwd("GET /r/upgrade-nofield HTTP/1.1", "Host: h", "Upgrade: websocket", "Connection: upgrade")},
-			{name: "101 to a request without upgrade", req: getReq("/r/101"), resp: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", want: bad502, closed: true, up: fwdGet("/r/101"),
-				knownBug: "RFC 9110 15.2.2/7.8: a server MUST NOT switch to a protocol the request did not ask for; lb turns the session into a tunnel on any 101, so a server (or an attacker reaching one) can open a raw tunnel that bypasses lb's parsing (websocket smuggling); lb should answer 502"},
+			{name: "101 to a request without upgrade", req: getReq("/r/101"), resp: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", want: bad502, closed: true, up: fwdGet("/r/101")},
 		}},
 
 		// No body whatever the fields say (RFC 9112 6.3 rule 1), and no
 		// byte beyond a body's framing, may reach the client.
 		{"bytes beyond framing", []resCase{
-			{name: "HEAD with content-length and a tail", req: "HEAD /r/head HTTP/1.1\r\nHost: h\r\n\r\n", resp: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", want: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", up: fwd("HEAD /r/head HTTP/1.1", "Host: h"),
-				knownBug: bugPooledTail + ": the probe got lb's 502 instead of its answer"},
-			{name: "HEAD with chunked and a tail", req: "HEAD /r/head-chunked HTTP/1.1\r\nHost: h\r\n\r\n", resp: chunkedOK + "0\r\n\r\n", want: chunkedOK, up: fwd("HEAD /r/head-chunked HTTP/1.1", "Host: h"),
-				knownBug: bugPooledTail + ": the probe got lb's 502 instead of its answer"},
-			{name: "204 with a tail", req: getReq("/r/204"), resp: "HTTP/1.1 204 No Content\r\n\r\nhello", want: "HTTP/1.1 204 No Content\r\n\r\n", up: fwdGet("/r/204"),
-				knownBug: bugPooledTail + ": the probe got lb's 502 instead of its answer"},
-			{name: "204 with content-length and a tail", req: getReq("/r/204cl"), resp: "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello", want: "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", up: fwdGet("/r/204cl"),
-				knownBug: bugPooledTail + ": the probe got lb's 502 instead of its answer"},
-			{name: "304 with content-length and a tail", req: getReq("/r/304"), resp: "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello", want: "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", up: fwdGet("/r/304"),
-				knownBug: bugPooledTail + ": the probe got lb's 502 instead of its answer"},
-			{name: "extra bytes after content-length body", req: getReq("/r/extra"), resp: ok2 + "EXTRA", want: ok2, up: fwdGet("/r/extra"),
-				knownBug: bugPooledTail + ": the probe got lb's 502 instead of its answer"},
-			{name: "second response after content-length body", req: getReq("/r/split"), resp: ok2 + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", want: ok2, up: fwdGet("/r/split"),
-				knownBug: bugPooledTail + ": the probe got the server's smuggled second response (\"evil\") as its answer (response desync)"},
-			{name: "extra bytes after chunked body", req: getReq("/r/chunked-extra"), resp: chunkedOK + "2\r\nhi\r\n0\r\n\r\nEXTRA", want: chunkedOK + "2\r\nhi\r\n0\r\n\r\n", up: fwdGet("/r/chunked-extra"),
-				knownBug: bugPooledTail + ": the probe got lb's 502 instead of its answer"},
+			{name: "HEAD with content-length and a tail", req: "HEAD /r/head HTTP/1.1\r\nHost: h\r\n\r\n", resp: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", want: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", up: fwd("HEAD /r/head HTTP/1.1", "Host: h")},
+			{name: "HEAD with chunked and a tail", req: "HEAD /r/head-chunked HTTP/1.1\r\nHost: h\r\n\r\n", resp: chunkedOK + "0\r\n\r\n", want: chunkedOK, up: fwd("HEAD /r/head-chunked HTTP/1.1", "Host: h")},
+			{name: "204 with a tail", req: getReq("/r/204"), resp: "HTTP/1.1 204 No Content\r\n\r\nhello", want: "HTTP/1.1 204 No Content\r\n\r\n", up: fwdGet("/r/204")},
+			{name: "204 with content-length and a tail", req: getReq("/r/204cl"), resp: "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello", want: "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", up: fwdGet("/r/204cl")},
+			{name: "304 with content-length and a tail", req: getReq("/r/304"), resp: "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\nhello", want: "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", up: fwdGet("/r/304")},
+			{name: "extra bytes after content-length body", req: getReq("/r/extra"), resp: ok2 + "EXTRA", want: ok2, up: fwdGet("/r/extra")},
+			{name: "second response after content-length body", req: getReq("/r/split"), resp: ok2 + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil", want: ok2, up: fwdGet("/r/split")},
+			{name: "extra bytes after chunked body", req: getReq("/r/chunked-extra"), resp: chunkedOK + "2\r\nhi\r\n0\r\n\r\nEXTRA", want: chunkedOK + "2\r\nhi\r\n0\r\n\r\n", up: fwdGet("/r/chunked-extra")},
 		}},
 
 		// Truncated or broken bodies: the client connection closes without
@@ -589,8 +572,7 @@ func responseCorpus() []resGroup {
 			// Response bytes came, so this is not the dead pooled
 			// connection lb may retry on (design.md: "before any
 			// response byte"): one attempt, then 502.
-			{name: "truncated head", req: getReq("/r/trunc-head"), resp: "HTTP/1.1 200 OK\r\nContent-Le", srvCloses: true, want: bad502, closed: true, up: fwdGet("/r/trunc-head"),
-				knownBug: "the server sent part of a response head then closed; lb counts the connection as \"dead before any response byte\" (it tests bytes written to the client, not bytes received) and sends the request again on a new connection, so the server receives it twice; design.md promises a resend only before any response byte"},
+			{name: "truncated head", req: getReq("/r/trunc-head"), resp: "HTTP/1.1 200 OK\r\nContent-Le", srvCloses: true, want: bad502, closed: true, up: fwdGet("/r/trunc-head")},
 			// No byte at all on a reused connection: lb sends the
 			// idempotent request again once on a new connection
 			// (design.md, RFC 9112 9.3.1), then answers 502.
