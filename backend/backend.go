@@ -38,7 +38,9 @@ type Options struct {
 type Backend struct {
 	name          string
 	balance       string
-	deterministic bool // policy is a hash: queue on the chosen server
+	hashType      string // "map-based" or "consistent"; immutable
+	hashFactor    int    // consistent hashing's balance factor; immutable
+	deterministic bool   // policy is a hash: queue on the chosen server
 	maxQueue      int64
 	log           zerolog.Logger
 	checks        *checkConfig // nil: no health checks, servers always UP
@@ -185,7 +187,8 @@ func New(cfg *config.Backend, opts Options) (*Backend, error) {
 	}
 	list := b.servers
 	b.list.Store(&list)
-	p, det, err := newPolicy(cfg.Balance, b.servers)
+	b.hashType, b.hashFactor = cfg.HashType, cfg.HashBalanceFactor
+	p, det, err := newPolicy(cfg.Balance, b.servers, b.hashType, b.hashFactor)
 	if err != nil {
 		fail("%v", err)
 	}

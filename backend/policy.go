@@ -1,8 +1,10 @@
 package backend
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 )
 
@@ -20,7 +22,10 @@ type policy interface {
 // newPolicy returns the policy for a balance name and whether it is
 // deterministic (a hash: the same key must reach the same server, so a full
 // server queues on itself rather than spill to another).
-func newPolicy(balance string, servers []*Server) (p policy, deterministic bool, err error) {
+func newPolicy(balance string, servers []*Server, hashType string, factor int) (p policy, deterministic bool, err error) {
+	if hashType == "consistent" && (balance == "source" || balance == "uri" || strings.HasPrefix(balance, "hdr:")) {
+		return newHashRing(servers, factor), true, nil
+	}
 	switch balance {
 	case "roundrobin":
 		return &roundRobin{cw: make([]int64, len(servers))}, false, nil
@@ -207,4 +212,89 @@ func mix64(x uint64) uint64 {
 	x *= 0x94d049bb133111eb
 	x ^= x >> 31
 	return x
+}
+
+// hashRing is consistent hashing ("hash-type consistent"): each server owns
+// 40*weight points on a ring of 64-bit hashes; a key goes to the owner of
+// the first point at or after its hash whose server is a candidate, so a
+// server joining or leaving moves only its own keys. With a balance factor
+// the walk also skips servers whose load has reached factor/100 of the
+// average (consistent hashing with bounded loads, as HAProxy's
+// hash-balance-factor).
+type hashRing struct {
+	points []ringPoint // sorted by hash
+	factor int
+	mark   []bool // scratch: candidate servers by idx
+}
+
+type ringPoint struct {
+	hash uint64
+	srv  *Server
+}
+
+func newHashRing(servers []*Server, factor int) *hashRing {
+	r := &hashRing{factor: factor}
+	for _, s := range servers {
+		n := 40 * max(int(s.weight.Load()), 1)
+		for i := 0; i < n; i++ {
+			r.points = append(r.points, ringPoint{hash: mix64(fnvString(s.name) ^ mix64(uint64(i)+1)), srv: s})
+		}
+		r.mark = append(r.mark, false)
+	}
+	slices.SortFunc(r.points, func(a, b ringPoint) int { return cmp.Compare(a.hash, b.hash) })
+	return r
+}
+
+func (r *hashRing) pick(avail []*Server, key uint64) *Server {
+	if len(r.points) == 0 {
+		return avail[0]
+	}
+	var load int64
+	for _, s := range avail {
+		if s.idx < len(r.mark) {
+			r.mark[s.idx] = true
+		}
+		load += s.cur.Load()
+	}
+	defer func() {
+		for _, s := range avail {
+			if s.idx < len(r.mark) {
+				r.mark[s.idx] = false
+			}
+		}
+	}()
+	bound := int64(-1)
+	if r.factor > 0 {
+		// ceil((load+1) * factor / 100 / n)
+		n := int64(len(avail))
+		bound = ((load+1)*int64(r.factor) + 100*n - 1) / (100 * n)
+	}
+	h := mix64(key)
+	start, _ := slices.BinarySearchFunc(r.points, h, func(p ringPoint, h uint64) int { return cmp.Compare(p.hash, h) })
+	var fallback *Server
+	for i := 0; i < len(r.points); i++ {
+		p := r.points[(start+i)%len(r.points)]
+		if p.srv.idx >= len(r.mark) || !r.mark[p.srv.idx] || p.srv.b == nil {
+			continue
+		}
+		if fallback == nil {
+			fallback = p.srv
+		}
+		if bound < 0 || p.srv.cur.Load() < bound {
+			return p.srv
+		}
+	}
+	if fallback != nil {
+		return fallback
+	}
+	return avail[0]
+}
+
+func fnvString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
 }

@@ -175,7 +175,7 @@ func (b *Backend) setServersLocked(list []*Server) {
 		}
 	}
 	b.servers, b.actives, b.backups = list, actives, backups
-	p, _, err := newPolicy(b.balance, list)
+	p, _, err := newPolicy(b.balance, list, b.hashType, b.hashFactor)
 	if err != nil {
 		panic("backend: policy " + b.balance + " accepted by New now refused: " + err.Error())
 	}

@@ -110,6 +110,9 @@ func applyDefaults(c *Config) {
 		if unset(p + ".redispatch") {
 			b.Redispatch = d.Redispatch
 		}
+		if unset(p + ".hash_type") {
+			b.HashType = "map-based"
+		}
 		inheritTimeouts(s, &b.Timeout, p+".timeout", d.Timeout, "defaults.timeout")
 
 		if h := b.Health; h != nil {

@@ -200,6 +200,16 @@ type Backend struct {
 	Balance string `toml:"balance"`
 	// Retries: connect retries after the first attempt. Default: [defaults].
 	Retries int `toml:"retries"`
+	// HashType is how source, uri and hdr map keys to servers:
+	// "map-based" (any change of the server set remaps keys) or
+	// "consistent" (only the keys of a changed server move). Default
+	// "map-based".
+	HashType string `toml:"hash_type"`
+	// HashBalanceFactor bounds the load of consistent hashing: a server
+	// takes a key only while its sessions stay under factor/100 times the
+	// average (HAProxy's hash-balance-factor); 0 = unbounded, else >= 100.
+	// Default 0.
+	HashBalanceFactor int `toml:"hash_balance_factor"`
 	// Redispatch: on the last retry, pick another server. Default: [defaults].
 	Redispatch bool `toml:"redispatch"`
 	// Timeout: server-side timeouts (connect, server, queue, tunnel) are read

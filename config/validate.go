@@ -156,6 +156,12 @@ func (c *Config) validate(r *report) {
 		if b.Retries < 0 {
 			r.add(p+".retries", "must not be negative, got %d", b.Retries)
 		}
+		if b.HashType != "" && b.HashType != "map-based" && b.HashType != "consistent" {
+			r.add(p+".hash_type", `invalid hash type %q (want "map-based" or "consistent")`, b.HashType)
+		}
+		if f := b.HashBalanceFactor; f != 0 && f < 100 {
+			r.add(p+".hash_balance_factor", "must be 0 (unbounded) or at least 100, got %d", f)
+		}
 		if h := b.Health; h != nil {
 			hp := p + ".health"
 			switch h.Kind {
