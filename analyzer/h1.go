@@ -701,7 +701,7 @@ func (p *parser) teField(buf []byte, v0, v1 int) {
 // validAuthority reports whether b is uri-host [":" port] (RFC 3986 3.2.2,
 // 3.2.3) with these restrictions: the host is not empty; a reg-name holds no
 // comma (a Host value with a comma reads as a list); an IP-literal is an
-// IPv6address (no IPvFuture, no zone); a port, when its colon is
+// IPv6address (no IPvFuture, no zone); no percent-encoding; a port, when its colon is
 // present, is 1 to 5 digits not above 65535. needPort requires the port
 // (CONNECT's authority-form, RFC 9112 3.2.3). Userinfo ("@") is never valid
 // (RFC 9110 4.2.4).
@@ -719,11 +719,10 @@ func validAuthority(b []byte, needPort bool) bool {
 			c := b[i]
 			switch {
 			case c == '%':
-				if i+2 >= len(b) || chars[b[i+1]]&cHex == 0 || chars[b[i+2]]&cHex == 0 {
-					return false
-				}
-				i += 3
-				continue
+				// A percent-encoded host (RFC 3986 allows it in reg-name)
+				// names no real server and can hide a NUL or a dot from
+				// whoever routes on it: refused.
+				return false
 			case chars[c]&cHost == 0:
 				return false
 			}
