@@ -682,44 +682,16 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 		h.resBytes += int64(len(out))
 		return true
 	}
-	if h.res.Status == 101 && !h.req.Upgrade {
-		// RFC 9110 15.2.2: a server must not switch to a protocol the
-		// request did not ask for; a tunnel lb did not agree to would carry
-		// bytes it never parsed.
+	if st, body, ctype, refused := s.responseRefusal(); refused {
 		s.closeEnd(&s.ends[sideBack])
-		s.httpError(502, Term{CauseProxy, PhaseHeaders})
+		s.httpAnswer(st, "", body, ctype, Term{CauseProxy, PhaseHeaders})
 		return false
 	}
-	if h.resDeny >= 0 {
-		// http_response deny: the server's answer is not passed on.
-		s.closeEnd(&s.ends[sideBack])
-		rl := &s.fe.ResRules[h.resDeny]
-		st := rl.Status
-		if st == 0 {
-			st = 502
-		}
-		s.httpAnswer(st, "", rl.Body, rl.ContentType, Term{CauseProxy, PhaseHeaders})
-		return false
-	}
-	h.status = h.res.Status
 	h.tResp = now - h.tResp
-	switch {
-	case h.res.Tunnel || (h.res.Upgrade && h.res.Status == 101):
-		h.resLeft = bodyUntilClose
-	case h.res.NoBody:
-		h.resLeft = 0
-	case h.res.Chunked:
-		h.resLeft = bodyChunked
-		h.resCk.Reset()
-	case h.res.ContentLength >= 0:
-		h.resLeft = h.res.ContentLength
-	default:
-		h.resLeft = bodyUntilClose
-	}
-	if h.resLeft == bodyUntilClose || !h.res.KeepAlive || s.fe.Env.ctx.Err() != nil || s.fe.Env.draining.Load() {
+	tunnel := s.responseFraming()
+	if s.fe.Env.ctx.Err() != nil {
 		h.keep = false
 	}
-	tunnel := h.res.Tunnel || (h.res.Upgrade && h.res.Status == 101)
 	out := s.rewriteResponse(h.scratch[:0], buf, false)
 	h.scratch = out
 	c.Discard(h.res.HeadLen)
@@ -739,6 +711,52 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 		return !s.loopDone()
 	}
 	return true
+}
+
+// responseRefusal decides whether a parsed final response head must not be
+// passed on: a 101 the request did not ask for (RFC 9110 15.2.2: a tunnel
+// lb did not agree to would carry bytes it never parsed), or an
+// http_response deny rule. It returns the answer lb sends instead.
+func (s *Session) responseRefusal() (status int, body, ctype string, refused bool) {
+	h := s.http
+	if h.res.Status == 101 && !h.req.Upgrade {
+		return 502, "", "", true
+	}
+	if h.resDeny >= 0 {
+		rl := &s.fe.ResRules[h.resDeny]
+		st := rl.Status
+		if st == 0 {
+			st = 502
+		}
+		return st, rl.Body, rl.ContentType, true
+	}
+	return 0, "", "", false
+}
+
+// responseFraming records a parsed final response head: its status, how
+// its body ends (h.resLeft), and whether the client connection can be kept
+// after it. It reports a switch to a tunnel (101 Upgrade, 2xx to CONNECT).
+func (s *Session) responseFraming() (tunnel bool) {
+	h := s.http
+	h.status = h.res.Status
+	tunnel = h.res.Tunnel || (h.res.Upgrade && h.res.Status == 101)
+	switch {
+	case tunnel:
+		h.resLeft = bodyUntilClose
+	case h.res.NoBody:
+		h.resLeft = 0
+	case h.res.Chunked:
+		h.resLeft = bodyChunked
+		h.resCk.Reset()
+	case h.res.ContentLength >= 0:
+		h.resLeft = h.res.ContentLength
+	default:
+		h.resLeft = bodyUntilClose
+	}
+	if h.resLeft == bodyUntilClose || !h.res.KeepAlive || s.fe.Env.draining.Load() {
+		h.keep = false
+	}
+	return tunnel
 }
 
 // rewriteResponse appends the head to send to the client: status line and
@@ -961,18 +979,7 @@ func (s *Session) httpAnswer(status int, extra, body, ctype string, t Term) {
 	}
 	s.closeEnd(&s.ends[sideBack])
 	h.status, h.hterm, h.keep = status, t, false
-	text := statusText[status]
-	if text == "" {
-		text = "Status"
-	}
-	if body == "" && extra == "" {
-		body = fmt.Sprintf("%d %s\n", status, text)
-	}
-	if ctype == "" {
-		ctype = "text/plain"
-	}
-	resp := fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n%s",
-		status, text, extra, ctype, len(body), body)
+	resp := cannedAnswer(status, extra, body, ctype)
 	f := &s.ends[sideFront]
 	if h.sp != resBody { // never after a response started
 		writeFd(f.c.Fd(), []byte(resp))
@@ -984,6 +991,24 @@ func (s *Session) httpAnswer(status int, extra, body, ctype string, t Term) {
 	f.c.Discard(-1)
 	s.term = t
 	s.armLingerTimer()
+}
+
+// cannedAnswer renders a complete answer lb makes itself: status line,
+// extra header lines (each ending in CRLF), a framed body (default: the
+// status and its text) and Connection: close.
+func cannedAnswer(status int, extra, body, ctype string) string {
+	text := statusText[status]
+	if text == "" {
+		text = "Status"
+	}
+	if body == "" && extra == "" {
+		body = fmt.Sprintf("%d %s\n", status, text)
+	}
+	if ctype == "" {
+		ctype = "text/plain"
+	}
+	return fmt.Sprintf("HTTP/1.1 %d %s\r\n%sContent-Type: %s\r\nContent-Length: %d\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n%s",
+		status, text, extra, ctype, len(body), body)
 }
 
 // httpLocal answers a request with a terminal rule (redirect, deny,

@@ -2,7 +2,6 @@ package session
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"time"
@@ -175,37 +174,12 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 			}
 			break
 		}
-		if h.res.Status == 101 && !h.req.Upgrade {
-			h.status = 502
-			fmt.Fprintf(fc, "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/plain\r\nContent-Length: 16\r\nConnection: close\r\n\r\n502 Bad Gateway\n")
-			return termErr{Term{CauseProxy, PhaseHeaders}, errors.New("101 to a request that did not ask to upgrade")}
-		}
-		if h.resDeny >= 0 {
-			rl := &s.fe.ResRules[h.resDeny]
-			st := rl.Status
-			if st == 0 {
-				st = 502
-			}
+		if st, body, ctype, refused := s.responseRefusal(); refused {
 			h.status = st
-			fmt.Fprintf(fc, "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-				st, statusText[st], len(rl.Body), rl.Body)
-			return termErr{Term{CauseProxy, PhaseHeaders}, errors.New("response denied by rule")}
+			io.WriteString(fc, cannedAnswer(st, "", body, ctype))
+			return termErr{Term{CauseProxy, PhaseHeaders}, errors.New("response refused")}
 		}
-		h.status = h.res.Status
-		switch {
-		case h.res.NoBody:
-			h.resLeft = 0
-		case h.res.Chunked:
-			h.resLeft = bodyChunked
-			h.resCk.Reset()
-		case h.res.ContentLength >= 0:
-			h.resLeft = h.res.ContentLength
-		default:
-			h.resLeft = bodyUntilClose
-		}
-		if h.resLeft == bodyUntilClose || !h.res.KeepAlive || s.fe.Env.draining.Load() {
-			h.keep = false
-		}
+		s.responseFraming()
 		out := s.rewriteResponse(nil, buf, false)
 		if _, err := fc.Write(out); err != nil {
 			return termErr{Term{CauseClientAbort, PhaseData}, err}
