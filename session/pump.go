@@ -202,26 +202,10 @@ func (p *pump) spliceLoop(pp pipe) *sideErr {
 		p.srcAct.Store(p.clock.Now().UnixNano())
 		clean = false
 		left := n
-		var werr error
-		err = p.dst.Write(func(fd uintptr) bool {
-			for left > 0 {
-				m, e := unix.Splice(pp.r, nil, int(fd), nil, left, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-				switch e {
-				case nil:
-					left -= int(m)
-				case unix.EINTR:
-				case unix.EAGAIN:
-					return false
-				default:
-					werr = e
-					return true
-				}
-			}
-			return true
+		err = writeLoop(p.dst, left, func(fd, left int) (int, error) {
+			m, e := unix.Splice(pp.r, nil, fd, nil, left, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			return int(m), e
 		})
-		if err == nil {
-			err = werr
-		}
 		if err != nil {
 			return &sideErr{err, p.dstSide}
 		}
@@ -235,13 +219,23 @@ func (p *pump) spliceLoop(pp pipe) *sideErr {
 // writeAll writes b to the socket behind rc, waiting for it to become
 // writable as often as needed.
 func writeAll(rc syscall.RawConn, b []byte) error {
+	total := len(b)
+	return writeLoop(rc, total, func(fd, left int) (int, error) {
+		return unix.Write(fd, b[total-left:])
+	})
+}
+
+// writeLoop calls write until it has moved n bytes to the socket behind
+// rc (write gets the descriptor and the bytes left, and returns what it
+// moved), parking in the poller whenever the socket is full.
+func writeLoop(rc syscall.RawConn, n int, write func(fd, left int) (int, error)) error {
 	var werr error
 	err := rc.Write(func(fd uintptr) bool {
-		for len(b) > 0 {
-			m, e := unix.Write(int(fd), b)
+		for n > 0 {
+			m, e := write(int(fd), n)
 			switch e {
 			case nil:
-				b = b[m:]
+				n -= m
 			case unix.EINTR:
 			case unix.EAGAIN:
 				return false

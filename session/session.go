@@ -86,6 +86,12 @@ func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logge
 // ones end at once. Used at the end of hard_stop_after. Safe to call twice.
 func (e *Env) Kill() {
 	e.kill()
+	e.onEveryLoopSession(func(s *Session) { s.abortLoop(Term{CauseKilled, PhaseData}, nil) })
+}
+
+// onEveryLoopSession runs f on the loop of every session now on an event
+// loop (pump sessions watch e.ctx instead).
+func (e *Env) onEveryLoopSession(f func(*Session)) {
 	e.loopMu.Lock()
 	list := make([]*Session, 0, len(e.loopSessions))
 	for s := range e.loopSessions {
@@ -93,7 +99,7 @@ func (e *Env) Kill() {
 	}
 	e.loopMu.Unlock()
 	for _, s := range list {
-		_ = s.loop.Execute(func() { s.abortLoop(Term{CauseKilled, PhaseData}, nil) })
+		_ = s.loop.Execute(func() { f(s) })
 	}
 }
 
@@ -105,17 +111,8 @@ func (e *Env) Kill() {
 // timeout.http_keep_alive, and everything at hard_stop_after.
 func (e *Env) Drain(closeIdle bool) {
 	e.draining.Store(true)
-	if !closeIdle {
-		return
-	}
-	e.loopMu.Lock()
-	list := make([]*Session, 0, len(e.loopSessions))
-	for s := range e.loopSessions {
-		list = append(list, s)
-	}
-	e.loopMu.Unlock()
-	for _, s := range list {
-		_ = s.loop.Execute(func() { s.closeIfIdle() })
+	if closeIdle {
+		e.onEveryLoopSession((*Session).closeIfIdle)
 	}
 }
 
