@@ -342,30 +342,24 @@ func (s *Session) observe(t *Target, srv *backend.Server, tw, tc, tr, total time
 		return
 	}
 	bc := t.BE.Counters()
-	var sc *backend.ServerCounters
+	observeIn(&bc.QueueTime, &bc.ConnectTime, &bc.ResponseTime, &bc.TotalTime, tw, tc, tr, total, queued, connected, responded)
 	if srv != nil {
-		sc = srv.Counters()
+		sc := srv.Counters()
+		observeIn(&sc.QueueTime, &sc.ConnectTime, &sc.ResponseTime, &sc.TotalTime, tw, tc, tr, total, queued, connected, responded)
 	}
-	obs := func(b, sv *backend.Histogram, d time.Duration) {
-		b.Observe(d)
-		if sc != nil {
-			sv.Observe(d)
-		}
-	}
-	var dummy backend.ServerCounters
-	if sc == nil {
-		sc = &dummy
-	}
+}
+
+func observeIn(q, c, r, a *backend.Histogram, tw, tc, tr, total time.Duration, queued, connected, responded bool) {
 	if queued {
-		obs(&bc.QueueTime, &sc.QueueTime, tw)
+		q.Observe(tw)
 	}
 	if connected {
-		obs(&bc.ConnectTime, &sc.ConnectTime, tc)
+		c.Observe(tc)
 	}
 	if responded {
-		obs(&bc.ResponseTime, &sc.ResponseTime, tr)
+		r.Observe(tr)
 	}
-	obs(&bc.TotalTime, &sc.TotalTime, total)
+	a.Observe(total)
 }
 
 // log writes the session's single access-log line.
