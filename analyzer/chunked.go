@@ -39,8 +39,14 @@ type ChunkedScanner struct {
 	// MaxTrailer bounds the trailer section in bytes, its final CRLF
 	// included. Zero means DefaultMaxTrailer.
 	MaxTrailer int
+	// MaxData bounds the sum of the chunk sizes (the decoded body): a
+	// chunk-size line that takes the sum past it fails with 413 (RFC 9110
+	// 15.5.14) once its LF arrives, before any of that chunk's data. Zero
+	// means no bound.
+	MaxData int64
 
 	state   chunkState
+	data    int64 // the sum of the chunk sizes so far
 	size    int64 // the chunk-size being read, then the data bytes left
 	line    int   // bytes of the current chunk-size line
 	trailer int   // bytes of the trailer section so far
@@ -71,10 +77,9 @@ const (
 	cDone                           // the body is complete
 )
 
-// Reset prepares c for the next body, keeping Status, MaxLine and
-// MaxTrailer.
+// Reset prepares c for the next body, keeping Status and the bounds.
 func (c *ChunkedScanner) Reset() {
-	*c = ChunkedScanner{Status: c.Status, MaxLine: c.MaxLine, MaxTrailer: c.MaxTrailer}
+	*c = ChunkedScanner{Status: c.Status, MaxLine: c.MaxLine, MaxTrailer: c.MaxTrailer, MaxData: c.MaxData}
 }
 
 // Done reports whether the final CRLF has been scanned.
@@ -187,9 +192,14 @@ func (c *ChunkedScanner) Scan(buf []byte) (n int, done bool, err error) {
 			}
 			if c.size == 0 {
 				c.state = cTrailerStart
-			} else {
-				c.state = cData
+				break
 			}
+			if c.MaxData > 0 && c.size > c.MaxData-c.data {
+				c.err = &Error{Status: 413, Reason: "chunked body over limit " + strconv.FormatInt(c.MaxData, 10) + " bytes"}
+				return i, false, c.err
+			}
+			c.data += c.size
+			c.state = cData
 		case cData:
 			k := len(buf) - i
 			if int64(k) > c.size {

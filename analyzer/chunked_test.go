@@ -176,3 +176,41 @@ func TestChunkedAllocs(t *testing.T) {
 		t.Errorf("allocations per body = %v; want 0", n)
 	}
 }
+
+func TestChunkedMaxData(t *testing.T) {
+	for _, tc := range []struct {
+		in     string
+		max    int64
+		status int // 0: accepted whole
+		n      int // with status: the offset of the failure
+	}{
+		{"5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n", 10, 0, 0},
+		{"5\r\nhello\r\n6\r\nworld!\r\n0\r\n\r\n", 10, 413, 12},
+		{"b\r\nhello world\r\n0\r\n\r\n", 10, 413, 2},
+		{"0000b;ext=1\r\nhello world\r\n0\r\n\r\n", 10, 413, 12},
+		{"7fffffffffffffff\r\n", 10, 413, 17},
+		{"b\r\nhello world\r\n0\r\n\r\n", 0, 0, 0},
+	} {
+		for k := 0; k <= len(tc.in); k++ { // every split of the input
+			s := ChunkedScanner{MaxData: tc.max}
+			n, done, err := s.Scan([]byte(tc.in[:k]))
+			if err == nil && !done {
+				var n2 int
+				n2, done, err = s.Scan([]byte(tc.in[k:]))
+				n += n2
+			}
+			var ae *Error
+			switch {
+			case tc.status == 0 && (err != nil || !done || n != len(tc.in)):
+				t.Fatalf("%q split %d, max %d: %d, %v, %v; want all accepted", tc.in, k, tc.max, n, done, err)
+			case tc.status != 0 && (!errors.As(err, &ae) || ae.Status != tc.status || n != tc.n):
+				t.Fatalf("%q split %d, max %d: %d, %v, %v; want %d at %d", tc.in, k, tc.max, n, done, err, tc.status, tc.n)
+			}
+		}
+	}
+	s := ChunkedScanner{MaxData: 4}
+	s.Reset()
+	if s.MaxData != 4 {
+		t.Errorf("Reset lost MaxData")
+	}
+}

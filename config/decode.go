@@ -20,6 +20,7 @@ import (
 var (
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 	durationType        = reflect.TypeFor[Duration]()
+	sizeType            = reflect.TypeFor[Size]()
 )
 
 // decoder copies a parsed document into a *Config.
@@ -55,6 +56,14 @@ func (d *decoder) table(path string, m map[string]any, v reflect.Value) {
 // map[string]any) into v, which must be settable.
 func (d *decoder) value(path string, raw any, v reflect.Value) {
 	d.set[path] = true
+	if n, ok := raw.(int64); ok && v.Type() == sizeType {
+		if n < 0 {
+			d.r.decodeProblem(path, "negative size %d", n)
+			return
+		}
+		v.SetInt(n)
+		return
+	}
 	if v.Addr().Type().Implements(textUnmarshalerType) {
 		s, ok := raw.(string)
 		if !ok {
@@ -153,6 +162,9 @@ func tomlFields(t reflect.Type) map[string]int {
 func wantType(t reflect.Type) string {
 	if t == durationType {
 		return `a duration string such as "5s"`
+	}
+	if t == sizeType {
+		return `a size in bytes or a string such as "10m"`
 	}
 	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return "a string"

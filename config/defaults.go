@@ -23,6 +23,10 @@ const (
 	defaultHealthRise     = 2
 	defaultHealthFall     = 3
 	defaultWeight         = 1
+	// The request limits equal analyzer.DefaultLimits (a test checks).
+	defaultMaxHeadSize   Size = 15360
+	defaultMaxHeaders         = 101
+	defaultMaxTargetSize Size = 8192
 )
 
 // defaultTimeouts is what [defaults.timeout] holds for each key it does not
@@ -93,6 +97,15 @@ func applyDefaults(c *Config) {
 		}
 		if unset(p + ".forwarded_proto") {
 			f.ForwardedProto = true
+		}
+		if unset(p + ".max_head_size") {
+			f.MaxHeadSize = defaultMaxHeadSize
+		}
+		if unset(p + ".max_headers") {
+			f.MaxHeaders = defaultMaxHeaders
+		}
+		if unset(p + ".max_target_size") {
+			f.MaxTargetSize = defaultMaxTargetSize
 		}
 	}
 

@@ -155,3 +155,7 @@ func (r *report) err() error {
 	}
 	return e
 }
+
+// written reports whether the document set the key path p (false for a
+// Config built in Go).
+func (r *report) written(p string) bool { return r.src != nil && r.src.set[p] }

@@ -2,6 +2,8 @@ package config
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -134,6 +136,25 @@ type Frontend struct {
 	// Forwarded adds the RFC 7239 "Forwarded: for=...;proto=..." field.
 	// Default false.
 	Forwarded bool `toml:"forwarded"`
+
+	// Request limits (HTTP mode). A request over one is refused before
+	// anything reaches a server, and the connection is closed.
+	//
+	// MaxBodySize bounds a request body: a larger Content-Length gets 413
+	// at once; a chunked body gets 413 (and the server connection is
+	// aborted) as soon as its chunk sizes add up past it. Default 0
+	// (no limit; bodies stream through in bounded memory either way).
+	MaxBodySize Size `toml:"max_body_size"`
+	// MaxHeadSize bounds a request head (request line, fields and the
+	// final CRLF): 431 beyond it. 1k to 64k. Default 15k (15360, HAProxy's
+	// tune.bufsize minus tune.maxrewrite).
+	MaxHeadSize Size `toml:"max_head_size"`
+	// MaxHeaders bounds the number of header fields: 431 beyond it. 1 to
+	// 1000. Default 101 (HAProxy's tune.http.maxhdr).
+	MaxHeaders int `toml:"max_headers"`
+	// MaxTargetSize bounds the request-target: 414 beyond it. 256 bytes to
+	// max_head_size. Default 8k (8192).
+	MaxTargetSize Size `toml:"max_target_size"`
 }
 
 // Route is one [[frontend.NAME.route]] entry. A request matches when it
@@ -275,6 +296,34 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	d.Duration = v
 	return nil
 }
+
+// Size is a byte count, written as an integer number of bytes or as a
+// string with a binary unit: "512k", "16KiB", "10m", "1g" (k = 1024).
+type Size int64
+
+// UnmarshalText parses a size string; negative values are refused.
+func (z *Size) UnmarshalText(b []byte) error {
+	s := strings.ToLower(strings.TrimSpace(string(b)))
+	num := strings.TrimRight(s, "kmgib")
+	mult, ok := sizeUnits[s[len(num):]]
+	if !ok {
+		return fmt.Errorf("invalid size %q (want bytes or e.g. \"512k\", \"10m\", \"1g\")", string(b))
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(num), 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return fmt.Errorf("invalid size %q (want bytes or e.g. \"512k\", \"10m\", \"1g\")", string(b))
+	}
+	*z = Size(n * mult)
+	return nil
+}
+
+var sizeUnits = map[string]int64{"": 1, "b": 1,
+	"k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10,
+	"m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+	"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+
+// MarshalText writes the size in bytes.
+func (z Size) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(int64(z), 10)), nil }
 
 // MarshalText writes the duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }

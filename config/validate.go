@@ -116,6 +116,7 @@ func (c *Config) validate(r *report) {
 			knownBackend(rp+".backend", rt.Backend)
 			checkMatch(r, rp, rt.PathPrefix, rt.Header, rt.HeaderValue)
 		}
+		checkLimits(r, p, f)
 		if f.Mode == ModeTCP && (len(f.HTTPRequest) > 0 || len(f.HTTPResponse) > 0) {
 			r.add(p+".http_request", "http rules apply only in http mode; this frontend is in tcp mode")
 		}
@@ -469,5 +470,23 @@ func checkRule(r *report, p string, rl Rule, response bool) {
 		}
 	default:
 		r.add(p+".action", `invalid action %q (want set-header, add-header, del-header, redirect, deny or return)`, rl.Action)
+	}
+}
+
+// checkLimits checks a frontend's HTTP request limits. Zero (a Config
+// built in Go) means the default.
+func checkLimits(r *report, p string, f *Frontend) {
+	head := f.MaxHeadSize
+	if head == 0 {
+		head = defaultMaxHeadSize
+	}
+	if head < 1<<10 || head > 64<<10 {
+		r.add(p+".max_head_size", "must be between 1k and 64k (the head is held in one buffer), got %d", f.MaxHeadSize)
+	}
+	if f.MaxHeaders < 0 || f.MaxHeaders > 1000 || (f.MaxHeaders == 0 && r.written(p+".max_headers")) {
+		r.add(p+".max_headers", "must be between 1 and 1000, got %d", f.MaxHeaders)
+	}
+	if t := f.MaxTargetSize; t != 0 && (t < 256 || t > head) || t == 0 && r.written(p+".max_target_size") {
+		r.add(p+".max_target_size", "must be between 256 and max_head_size (%d), got %d", head, t)
 	}
 }

@@ -67,6 +67,10 @@ const (
 // request is being answered; beyond it lb stops reading (hand-off).
 const maxPipelined = 64 << 10
 
+// responseLimits bound response heads: max_head_size and friends are the
+// client's limits, not the servers'.
+var responseLimits = analyzer.DefaultLimits
+
 // httpTxn is a session's HTTP state. Owned by the event loop.
 type httpTxn struct {
 	req          analyzer.Request
@@ -139,8 +143,9 @@ func (s *Session) txn() *httpTxn {
 		return s.http
 	}
 	h := txnPool.Get().(*httpTxn)
-	h.lim = analyzer.DefaultLimits
+	h.lim = s.fe.Limits
 	h.reqCk.Status, h.resCk.Status = 400, 502
+	h.reqCk.MaxData = s.fe.MaxBody
 	h.nreq, h.idleSince, h.tStart = s.nreq, s.idleSince, s.idleSince
 	h.resDeny = -1
 	s.http = h
@@ -254,6 +259,14 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 		h.target = s.fe.Routes[i]
 	}
 	s.target = h.target
+	if s.fe.MaxBody > 0 && h.req.ContentLength > s.fe.MaxBody {
+		// Refused before a server is involved; the body is discarded by
+		// the lingering close (and with Expect: 100-continue, never sent).
+		c.Discard(h.req.HeadLen)
+		h.rp = reqConnect
+		s.httpError(413, Term{CauseProxy, PhaseRequest})
+		return false
+	}
 	var terminal int
 	h.reqMask, terminal = analyzer.Eval(s.fe.ReqRules, &h.req)
 	h.resMask, h.resDeny = analyzer.Eval(s.fe.ResRules, &h.req)
@@ -577,9 +590,15 @@ func (s *Session) httpForwardReqBody(c LoopConn) bool {
 	}
 	n, done, err := bodySpan(buf, &h.reqLeft, &h.reqCk)
 	if err != nil {
-		// Bad chunked framing: part of the body may already be with the
-		// server; the only safe end is to close both.
-		s.httpError(400, Term{CauseProxy, PhaseData})
+		// Bad chunked framing, or a body over max_body_size (413): part of
+		// the body may already be with the server; the only safe end is to
+		// close both.
+		status := 400
+		var ae *analyzer.Error
+		if errors.As(err, &ae) {
+			status = ae.Status
+		}
+		s.httpError(status, Term{CauseProxy, PhaseData})
 		return false
 	}
 	b := &s.ends[sideBack]
@@ -659,7 +678,7 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 		return false
 	}
 	h.gotResp = true
-	err := h.res.Parse(buf, h.method[:h.mlen], h.lim)
+	err := h.res.Parse(buf, h.method[:h.mlen], responseLimits)
 	if errors.Is(err, analyzer.ErrIncomplete) {
 		return false
 	}
@@ -981,7 +1000,7 @@ func (s *Session) httpAnswer(status int, extra, body, ctype string, t Term) {
 	h.status, h.hterm, h.keep = status, t, false
 	resp := cannedAnswer(status, extra, body, ctype)
 	f := &s.ends[sideFront]
-	if h.sp != resBody { // never after a response started
+	if h.sp != resBody && (h.sp != resDone || h.rp == reqHead) { // never after a response started
 		writeFd(f.c.Fd(), []byte(resp))
 	}
 	s.httpLog()

@@ -34,9 +34,11 @@ func (s *Session) httpAfterHandoff() (reattached bool) {
 		// connection: back onto the loop for the next request.
 		return s.httpReattach(fc, bc)
 	}
-	fc.Close()
-	bc.Close()
-	if err == nil && rerr != nil && h.sp != resDone {
+	var ae *analyzer.Error
+	switch {
+	case errors.As(rerr, &ae) && h.status == 0:
+		err = rerr // a bad or oversized request body decides the answer
+	case err == nil && rerr != nil && h.sp != resDone:
 		err = rerr
 	}
 	var te termErr
@@ -48,6 +50,20 @@ func (s *Session) httpAfterHandoff() (reattached bool) {
 	default:
 		h.hterm = Term{CauseServerAbort, PhaseData}
 	}
+	if st := handoffAnswer(err, h.hterm); st != 0 && h.status == 0 {
+		// No final response head went out: the client gets a complete
+		// answer, as on the loop path.
+		h.status = st
+		fc.SetDeadline(time.Now().Add(time.Second))
+		if _, err := io.WriteString(fc, cannedAnswer(st, "", "", "")); err == nil {
+			// Lingering close, as on the loop: a reset would make the
+			// client's kernel drop the answer with its unsent body.
+			fc.CloseWrite()
+			io.CopyN(io.Discard, fc, 4<<20)
+		}
+	}
+	fc.Close()
+	bc.Close()
 	s.term = h.hterm
 	if h.srv != nil {
 		h.srv.Release()
@@ -93,6 +109,27 @@ type termErr struct {
 
 func (e termErr) Error() string { return e.t.String() + ": " + e.err.Error() }
 
+func (e termErr) Unwrap() error { return e.err }
+
+// handoffAnswer is the status lb answers with when a handed-off
+// transaction fails before its response head: the request body's own
+// error status (400, 413), 504 for a server timeout, 502 for a server
+// that failed or sent a bad head; 0 when the client is gone.
+func handoffAnswer(err error, t Term) int {
+	var ae *analyzer.Error
+	switch {
+	case err == nil:
+		return 0
+	case t.Cause == CauseProxy && t.Phase == PhaseData && errors.As(err, &ae):
+		return ae.Status
+	case t.Cause == CauseServerTimeout:
+		return 504
+	case t.Cause == CauseServerAbort, t.Cause == CauseProxy:
+		return 502
+	}
+	return 0
+}
+
 // httpPumpRequest forwards the pending bytes and the rest of the request
 // body, and nothing beyond it.
 func (s *Session) httpPumpRequest(fc, bc *net.TCPConn) error {
@@ -118,6 +155,13 @@ func (s *Session) httpPumpRequest(fc, bc *net.TCPConn) error {
 	n, err := copyBody(bc, fc, &h.reqLeft, &h.reqCk, timeouts)
 	h.reqBytes += n
 	s.req.bytes.Add(n)
+	if ae := (*analyzer.Error)(nil); errors.As(err, &ae) {
+		// The body's framing is bad or over max_body_size: the server
+		// has part of a request it must not act on. Wake the response
+		// side (its read returns), which then ends the transaction.
+		bc.CloseRead()
+		return termErr{Term{CauseProxy, PhaseData}, err}
+	}
 	if errors.Is(err, errOverread) {
 		h.keep = false // the client's next bytes were read with this body
 		return nil
@@ -143,7 +187,7 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 		buf := make([]byte, 0, 4096)
 		for {
 			if len(buf) == cap(buf) {
-				if len(buf) >= h.lim.MaxHead+1024 {
+				if len(buf) >= responseLimits.MaxHead+1024 {
 					return termErr{Term{CauseProxy, PhaseHeaders}, errors.New("response head too large")}
 				}
 				buf = append(buf, make([]byte, len(buf))...)[:len(buf)]
@@ -156,7 +200,7 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 				}
 				return termErr{Term{CauseServerAbort, PhaseHeaders}, err}
 			}
-			perr := h.res.Parse(buf, h.method[:h.mlen], h.lim)
+			perr := h.res.Parse(buf, h.method[:h.mlen], responseLimits)
 			if errors.Is(perr, analyzer.ErrIncomplete) {
 				continue
 			}

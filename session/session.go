@@ -168,6 +168,10 @@ type Frontend struct {
 	ReqRules, ResRules []analyzer.Rule
 	// Which forwarding fields HTTP mode adds to requests.
 	ForwardedFor, ForwardedProto, Forwarded bool
+	// Limits bounds request heads (zero fields: analyzer's defaults);
+	// MaxBody bounds request bodies (0: no bound), 413 beyond it.
+	Limits  analyzer.Limits
+	MaxBody int64
 
 	SessionsTotal   atomic.Int64 // atomic: read by the metrics collector
 	SessionsCurrent atomic.Int64 // atomic: read by the metrics collector

@@ -241,6 +241,10 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			ForwardedFor:   fc.ForwardedFor,
 			ForwardedProto: fc.ForwardedProto,
 			Forwarded:      fc.Forwarded,
+
+			Limits: analyzer.Limits{MaxHead: int(fc.MaxHeadSize), MaxHeaders: fc.MaxHeaders,
+				MaxTarget: int(fc.MaxTargetSize)},
+			MaxBody: int64(fc.MaxBodySize),
 		}
 		g.frontends = append(g.frontends, fe)
 		fe.ReqRules, fe.ResRules = rules(fc.HTTPRequest), rules(fc.HTTPResponse)
