@@ -23,6 +23,8 @@ const (
 	defaultHealthRise     = 2
 	defaultHealthFall     = 3
 	defaultWeight         = 1
+	defaultPoolMaxConn    = 64
+	defaultPoolPurgeDelay = 5 * time.Second
 	// The request limits equal analyzer.DefaultLimits (a test checks).
 	defaultMaxHeadSize   Size = 15360
 	defaultMaxHeaders         = 101
@@ -122,6 +124,12 @@ func applyDefaults(c *Config) {
 		}
 		if unset(p + ".redispatch") {
 			b.Redispatch = d.Redispatch
+		}
+		if unset(p + ".pool_max_conn") {
+			b.PoolMaxConn = defaultPoolMaxConn
+		}
+		if unset(p + ".pool_purge_delay") {
+			b.PoolPurgeDelay = Duration{defaultPoolPurgeDelay}
 		}
 		if unset(p + ".hash_type") {
 			b.HashType = "map-based"

@@ -231,6 +231,14 @@ type Backend struct {
 	// average (HAProxy's hash-balance-factor); 0 = unbounded, else >= 100.
 	// Default 0.
 	HashBalanceFactor int `toml:"hash_balance_factor"`
+	// PoolMaxConn bounds the idle keep-alive connections kept per server
+	// and event loop for reuse (HTTP mode; HAProxy's pool-max-conn); 0
+	// disables reuse. Default 64.
+	PoolMaxConn int `toml:"pool_max_conn"`
+	// PoolPurgeDelay is how long an idle pooled server connection is
+	// kept before it is closed (HAProxy's pool-purge-delay). At least
+	// 100ms. Default 5s.
+	PoolPurgeDelay Duration `toml:"pool_purge_delay"`
 	// Redispatch: on the last retry, pick another server. Default: [defaults].
 	Redispatch bool `toml:"redispatch"`
 	// Timeout: server-side timeouts (connect, server, queue, tunnel) are read

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"cmp"
 	"errors"
 	"fmt"
@@ -159,6 +161,12 @@ func (c *Config) validate(r *report) {
 		}
 		if b.HashType != "" && b.HashType != "map-based" && b.HashType != "consistent" {
 			r.add(p+".hash_type", `invalid hash type %q (want "map-based" or "consistent")`, b.HashType)
+		}
+		if b.PoolMaxConn < 0 || b.PoolMaxConn > 10000 {
+			r.add(p+".pool_max_conn", "must be between 0 (no reuse) and 10000, got %d", b.PoolMaxConn)
+		}
+		if d := b.PoolPurgeDelay.Duration; d != 0 && d < 100*time.Millisecond || d == 0 && r.written(p+".pool_purge_delay") {
+			r.add(p+".pool_purge_delay", "must be at least 100ms, got %s", d)
 		}
 		if f := b.HashBalanceFactor; f != 0 && f < 100 {
 			r.add(p+".hash_balance_factor", "must be 0 (unbounded) or at least 100, got %d", f)

@@ -71,6 +71,13 @@ const maxPipelined = 64 << 10
 // client's limits, not the servers'.
 var responseLimits = analyzer.DefaultLimits
 
+// pool offers the idle server connection of b to the loop's pool, within
+// the backend's pool_max_conn and pool_purge_delay; true when taken.
+func (s *Session) pool(b *end) bool {
+	h := s.http
+	return s.fe.Env.poolFor(s.loop).put(h.bsrv, b.c, b.l, s.now(), h.target.Cfg.PoolMaxConn, h.target.Cfg.PoolPurgeDelay.Duration)
+}
+
 // httpTxn is a session's HTTP state. Owned by the event loop.
 type httpTxn struct {
 	req          analyzer.Request
@@ -900,7 +907,7 @@ func (s *Session) httpResponseDone() {
 	b := &s.ends[sideBack]
 	if !h.keep {
 		if b.c != nil && !b.closed && !b.closeReq && h.res.KeepAlive && h.rp == reqDone &&
-			b.c.InboundBuffered() == 0 && s.fe.Env.poolFor(s.loop).put(h.bsrv, b.c, b.l, s.now()) {
+			b.c.InboundBuffered() == 0 && s.pool(b) {
 			b.c = nil
 		}
 		s.abortLoopNormal()
@@ -910,7 +917,7 @@ func (s *Session) httpResponseDone() {
 		// Park the server connection in the loop's pool for reuse. One
 		// with bytes beyond the response's framing is never reused (RFC
 		// 9112 6.3): they would become the next request's answer.
-		if s.fe.Env.poolFor(s.loop).put(h.bsrv, b.c, b.l, s.now()) {
+		if s.pool(b) {
 			b.c = nil
 		}
 	}

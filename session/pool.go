@@ -1,6 +1,10 @@
 package session
 
-import "github.com/lb-proxy/lb/backend"
+import (
+	"time"
+
+	"github.com/lb-proxy/lb/backend"
+)
 
 // Server connection reuse.
 //
@@ -11,18 +15,19 @@ import "github.com/lb-proxy/lb/backend"
 // gets a pooled connection only when it is idempotent and has no body, and
 // if that connection turns out dead before any response byte the request
 // is sent again on a new connection instead of failing (HAProxy's users see
-// SH 502s there). Pools are bounded per server and drop connections idle
-// longer than poolIdle.
+// SH 502s there). Pools are bounded per server (the backend's
+// pool_max_conn) and purged: a timer per pool closes connections idle for
+// pool_purge_delay, whether or not anything asks for one.
 
-const (
-	poolPerServer = 64         // idle connections kept per server and loop
-	poolIdle      = int64(5e9) // drop an idle connection after 5s (HAProxy's pool-purge-delay)
-)
+// defaultPoolIdle is pool_purge_delay for a Config built in Go.
+const defaultPoolIdle = 5 * time.Second
 
 // idlePool is one loop's pool. Owned by that loop.
 type idlePool struct {
 	conns map[*backend.Server][]*idleConn
 	env   *Env
+	loop  Loop
+	armed bool // a purge is scheduled
 }
 
 // idleConn is a pooled connection; it is the connection's LoopHandler while
@@ -32,7 +37,7 @@ type idleConn struct {
 	srv   *backend.Server
 	c     LoopConn
 	l     Loop
-	since int64
+	until int64 // unix ns: closed by the purge from then on
 	gone  bool
 }
 
@@ -41,21 +46,73 @@ func (e *Env) poolFor(l Loop) *idlePool {
 	if p, ok := e.pools.Load(l); ok {
 		return p.(*idlePool)
 	}
-	p, _ := e.pools.LoadOrStore(l, &idlePool{conns: map[*backend.Server][]*idleConn{}, env: e})
+	p, _ := e.pools.LoadOrStore(l, &idlePool{conns: map[*backend.Server][]*idleConn{}, env: e, loop: l})
 	return p.(*idlePool)
 }
 
-// put pools c (a healthy idle connection to srv); false when full.
-func (p *idlePool) put(srv *backend.Server, c LoopConn, l Loop, now int64) bool {
+// put pools c (a healthy idle connection to srv) for idle at most, within
+// max per server; false when full (or max is 0).
+func (p *idlePool) put(srv *backend.Server, c LoopConn, l Loop, now int64, max int, idle time.Duration) bool {
 	list := p.conns[srv]
-	if len(list) >= poolPerServer {
+	if len(list) >= max {
 		return false
 	}
-	ic := &idleConn{pool: p, srv: srv, c: c, l: l, since: now}
+	if idle <= 0 {
+		idle = defaultPoolIdle
+	}
+	ic := &idleConn{pool: p, srv: srv, c: c, l: l, until: now + int64(idle)}
 	c.SetContext(ic)
 	p.conns[srv] = append(list, ic)
 	p.env.idle.Add(1)
+	if !p.armed {
+		p.arm(idle)
+	}
 	return true
+}
+
+// arm schedules a purge on the pool's loop after d.
+func (p *idlePool) arm(d time.Duration) {
+	p.armed = true
+	p.env.Clock.AfterFunc(d, func() {
+		_ = p.loop.Execute(p.purge) // fails only once the loop and its connections are gone
+	})
+}
+
+// purge closes the connections whose idle time is up and schedules the
+// next purge for the earliest of the others. Loop only.
+func (p *idlePool) purge() {
+	p.armed = false
+	now := p.env.Clock.Now().UnixNano()
+	next := int64(0)
+	for srv, list := range p.conns {
+		keep := list[:0]
+		for _, ic := range list {
+			if now >= ic.until {
+				p.drop(ic)
+				continue
+			}
+			keep = append(keep, ic)
+			if next == 0 || ic.until < next {
+				next = ic.until
+			}
+		}
+		clear(list[len(keep):])
+		if len(keep) == 0 {
+			delete(p.conns, srv)
+		} else {
+			p.conns[srv] = keep
+		}
+	}
+	if next != 0 {
+		p.arm(time.Duration(next - now))
+	}
+}
+
+// drop closes a pooled connection that left its list.
+func (p *idlePool) drop(ic *idleConn) {
+	ic.gone = true
+	p.env.idle.Add(-1)
+	ic.l.CloseNow(ic.c)
 }
 
 // get lends the most recently pooled live connection to srv, or nil.
@@ -63,14 +120,14 @@ func (p *idlePool) get(srv *backend.Server, now int64) *idleConn {
 	list := p.conns[srv]
 	for len(list) > 0 {
 		ic := list[len(list)-1]
+		list[len(list)-1] = nil
 		list = list[:len(list)-1]
-		p.env.idle.Add(-1)
-		if now-ic.since < poolIdle {
+		if now < ic.until {
 			p.conns[srv] = list
+			p.env.idle.Add(-1)
 			return ic
 		}
-		ic.gone = true
-		ic.l.CloseNow(ic.c)
+		p.drop(ic)
 	}
 	p.conns[srv] = list
 	return nil
@@ -85,6 +142,7 @@ func (p *idlePool) remove(ic *idleConn) {
 	for i, x := range list {
 		if x == ic {
 			p.conns[ic.srv] = append(list[:i], list[i+1:]...)
+			list[len(list)-1] = nil
 			p.env.idle.Add(-1)
 			return
 		}
@@ -115,9 +173,7 @@ func (e *Env) ClosePools() {
 			for srv, list := range p.conns {
 				for _, ic := range list {
 					if !ic.gone {
-						ic.gone = true
-						p.env.idle.Add(-1)
-						ic.l.CloseNow(ic.c)
+						p.drop(ic)
 					}
 				}
 				delete(p.conns, srv)

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,5 +40,48 @@ func TestHTTPServerConnectionReuse(t *testing.T) {
 	}
 	if c := strings.Count(hb.received(), "GET /"); c != 3 {
 		t.Errorf("server got %d requests; want 3", c)
+	}
+}
+
+// TestHTTPPoolPurge: an idle pooled server connection is closed after the
+// backend's pool_purge_delay even though no request asks for one; with
+// pool_max_conn = 0 nothing is pooled at all.
+func TestHTTPPoolPurge(t *testing.T) {
+	for _, tc := range []struct {
+		name, beExtra string
+		minIdle       time.Duration // the server connection stays open at least this long
+		maxIdle       time.Duration // and is closed by lb within this
+	}{
+		{"purged", "pool_purge_delay = \"300ms\"\n", 250 * time.Millisecond, 3 * time.Second},
+		{"no reuse", "pool_max_conn = 0\n", 0, time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			closed := make(chan time.Duration, 1)
+			be := startServer(t, func(c net.Conn) {
+				br := bufio.NewReader(c)
+				if _, err := http.ReadRequest(br); err != nil {
+					return
+				}
+				io.WriteString(c, ok("x"))
+				done := time.Now()
+				c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				if _, err := br.ReadByte(); err == io.EOF {
+					closed <- time.Since(done)
+				}
+			})
+			p := startLB(t, httpConfig("", tc.beExtra, srv("s", be.addr())))
+			got, _ := rawExchange(t, p.addr("fe"), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", time.Second)
+			if !strings.HasPrefix(got, "HTTP/1.1 200") {
+				t.Fatalf("got %q", got)
+			}
+			select {
+			case d := <-closed:
+				if d < tc.minIdle || d > tc.maxIdle {
+					t.Errorf("server connection closed by lb after %v; want between %v and %v", d, tc.minIdle, tc.maxIdle)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("lb never closed the idle server connection")
+			}
+		})
 	}
 }
