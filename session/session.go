@@ -68,7 +68,16 @@ type Env struct {
 	idle  atomic.Int64 // atomic: pooled idle server connections; read by the metrics collector
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
+
+	// attaching bounds the HTTP sessions accepted but not yet on an event
+	// loop (HAProxy's tune.maxaccept): past it the accept goroutine waits
+	// and new clients wait in the kernel's backlog, instead of a burst of
+	// connections each holding a goroutine and its stack.
+	attaching chan struct{}
 }
+
+// maxAttaching is the bound of Env.attaching.
+const maxAttaching = 64
 
 // NewEnv returns an Env; nil fields of o get real defaults.
 func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logger) *Env {
@@ -79,7 +88,8 @@ func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logge
 		dialer = NetDialer{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog, ctx: ctx, kill: cancel}
+	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog, ctx: ctx, kill: cancel,
+		attaching: make(chan struct{}, maxAttaching)}
 }
 
 // Kill aborts every session in progress (termination cause K) and makes new
@@ -270,6 +280,14 @@ func (f *Frontend) Start(fc Conn, release func()) {
 	s := &Session{fe: f, target: f.Default, fc: fc, client: fc.RemoteAddr(), accepted: f.Env.Clock.Now(), release: release}
 	for i := range s.ends {
 		s.ends[i] = end{s: s, side: side(i), fd: -1}
+	}
+	if f.Mode == config.ModeHTTP && f.Env.Loops != nil && f.Env.attaching != nil {
+		f.Env.attaching <- struct{}{}
+		go func() {
+			s.run()
+			<-f.Env.attaching
+		}()
+		return
 	}
 	go s.run()
 }
