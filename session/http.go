@@ -166,7 +166,7 @@ func (s *Session) park() {
 	h := s.http
 	f := s.ends[sideFront].c
 	if h == nil || s.loopDone() || h.closing || h.rp != reqHead || h.sp != resNone ||
-		f == nil || f.InboundBuffered() > 0 || s.ends[sideBack].c != nil || h.srv != nil {
+		f == nil || s.inBuffered() > 0 || s.ends[sideBack].c != nil || h.srv != nil {
 		return
 	}
 	s.nreq, s.idleSince = h.nreq, h.idleSince
@@ -187,7 +187,7 @@ func (s *Session) httpFrontOpen() {
 	s.bcAct.Store(now)
 	s.fe.Env.register(s)
 	s.armLoopTimer()
-	if s.ends[sideFront].c.InboundBuffered() > 0 {
+	if s.inBuffered() > 0 {
 		s.httpFront()
 	}
 }
@@ -200,15 +200,13 @@ func (s *Session) httpFront() {
 		switch h.rp {
 		case reqHead:
 			if h.closing {
-				c.Discard(-1)
+				s.inDiscard(-1)
 				return
 			}
 			if h.sp != resNone && h.sp != resDone {
 				// Still answering the previous request: keep the next one
 				// buffered, within a bound.
-				if c.InboundBuffered() > maxPipelined {
-					h.keep = false
-				}
+				s.holdPipelined()
 				return
 			}
 			if !s.httpParseRequest(c) {
@@ -219,19 +217,35 @@ func (s *Session) httpFront() {
 				return
 			}
 		default: // reqConnect, reqDone: hold the bytes
-			if c.InboundBuffered() > maxPipelined && h.rp == reqDone {
-				h.keep = false
+			if h.rp == reqDone {
+				s.holdPipelined()
 			}
 			return
 		}
 	}
 }
 
+// holdPipelined keeps what a client sends ahead of its current response
+// within maxPipelined: past it the transaction moves to the pumps, which
+// read nothing more from the client until the response is out (the loop
+// cannot stop reading); the bytes come back with the session (carry).
+func (s *Session) holdPipelined() {
+	h := s.http
+	if s.inBuffered() <= maxPipelined {
+		return
+	}
+	if s.ends[sideBack].c != nil && (h.sp == resHead || h.sp == resBody) {
+		s.httpHandoff(nil, false)
+		return
+	}
+	h.keep = false
+}
+
 // httpParseRequest runs http_lb_req on the buffered bytes: it returns true
 // when a head was parsed and the transaction moved on.
 func (s *Session) httpParseRequest(c LoopConn) bool {
 	h := s.http
-	buf, _ := c.Peek(-1)
+	buf := s.inPeek()
 	if len(buf) == 0 {
 		return false
 	}
@@ -269,7 +283,7 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 	if s.fe.MaxBody > 0 && h.req.ContentLength > s.fe.MaxBody {
 		// Refused before a server is involved; the body is discarded by
 		// the lingering close (and with Expect: 100-continue, never sent).
-		c.Discard(h.req.HeadLen)
+		s.inDiscard(h.req.HeadLen)
 		h.rp = reqConnect
 		s.httpError(413, Term{CauseProxy, PhaseRequest})
 		return false
@@ -279,13 +293,13 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 	h.resMask, h.resDeny = analyzer.Eval(s.fe.ResRules, &h.req)
 	if terminal >= 0 {
 		h.rp = reqConnect
-		c.Discard(h.req.HeadLen)
+		s.inDiscard(h.req.HeadLen)
 		s.httpLocal(&s.fe.ReqRules[terminal])
 		return false
 	}
 	h.key = s.balanceKey()
 	h.out = s.rewriteRequest(h.out[:0], buf)
-	c.Discard(h.req.HeadLen)
+	s.inDiscard(h.req.HeadLen)
 	switch {
 	case h.req.Chunked:
 		h.reqLeft = bodyChunked
@@ -591,7 +605,7 @@ func (s *Session) httpSendHead() {
 // it must wait.
 func (s *Session) httpForwardReqBody(c LoopConn) bool {
 	h := s.http
-	buf, _ := c.Peek(-1)
+	buf := s.inPeek()
 	if len(buf) == 0 {
 		return false
 	}
@@ -617,7 +631,7 @@ func (s *Session) httpForwardReqBody(c LoopConn) bool {
 		h.reqBytes += int64(w)
 		s.req.bytes.Add(int64(w))
 	}
-	c.Discard(w)
+	s.inDiscard(w)
 	if werr != nil {
 		s.httpBackFailed(werr)
 		return false
@@ -719,25 +733,59 @@ func (s *Session) httpParseResponse(c LoopConn) bool {
 		h.keep = false
 	}
 	out := s.rewriteResponse(h.scratch[:0], buf, false)
-	h.scratch = out
-	c.Discard(h.res.HeadLen)
-	if !s.httpWriteFront(out) {
-		return false
-	}
-	h.resBytes += int64(len(out))
 	if tunnel {
+		h.scratch = out
+		c.Discard(h.res.HeadLen)
+		if !s.httpWriteFront(out) {
+			return false
+		}
+		h.resBytes += int64(len(out))
 		// Switched protocols: from now on a plain TCP tunnel.
 		s.httpLog()
 		s.httpTunnel()
 		return false
 	}
+	// The body bytes already here go out with the head, in one write
+	// (one segment, one wake-up of the client, one syscall fewer).
+	head, body, done := len(out), 0, h.resLeft == 0
+	if rest := buf[h.res.HeadLen:]; !done && len(rest) > 0 && len(rest) <= coalesceMax {
+		if n, d, err := bodySpan(rest, &h.resLeft, &h.resCk); err == nil {
+			out = append(out, rest[:n]...)
+			body, done = n, d
+		} // else the scanner keeps its error: httpForwardResBody aborts
+	}
+	h.scratch = out
+	c.Discard(h.res.HeadLen + body)
+	f := &s.ends[sideFront]
+	w, werr := writeFd(f.c.Fd(), out)
+	if werr != nil {
+		s.abortHTTP(Term{CauseClientAbort, PhaseData})
+		return false
+	}
+	s.fcAct.Store(now)
+	h.resBytes += int64(w)
+	s.res.bytes.Add(int64(max(w-head, 0)))
 	h.sp = resBody
-	if h.resLeft == 0 {
+	if done {
+		h.sp = resDone
+	}
+	if w < len(out) {
+		// The client reads slower than the server answers: the pumps
+		// write the rest, then carry the body with back-pressure.
+		s.ends[sideBack].pending = append([]byte(nil), out[w:]...)
+		s.httpHandoff(nil, false)
+		return false
+	}
+	if done {
 		s.httpResponseDone()
 		return !s.loopDone()
 	}
 	return true
 }
+
+// coalesceMax bounds the body bytes sent in the same write as a response
+// head (more are forwarded as they are).
+const coalesceMax = 16 << 10
 
 // responseRefusal decides whether a parsed final response head must not be
 // passed on: a 101 the request did not ask for (RFC 9110 15.2.2: a tunnel
@@ -1014,7 +1062,7 @@ func (s *Session) httpAnswer(status int, extra, body, ctype string, t Term) {
 	h.closing = true
 	h.rp, h.sp = reqHead, resDone
 	unix.Shutdown(f.c.Fd(), unix.SHUT_WR)
-	f.c.Discard(-1)
+	s.inDiscard(-1)
 	s.term = t
 	s.armLingerTimer()
 }
@@ -1104,6 +1152,22 @@ func (s *Session) httpTunnel() {
 // whether they end the request. The session closes after this response.
 func (s *Session) httpHandoff(reqPending []byte, reqComplete bool) {
 	h := s.http
+	// What the client sent beyond the current request (pipelined
+	// requests) is kept for after the hand-off; the request body bytes
+	// already here go to the pumps.
+	buf := s.inPeek()
+	if reqPending == nil && h.rp == reqBody && len(buf) > 0 {
+		n, done, err := bodySpan(buf, &h.reqLeft, &h.reqCk)
+		if err != nil {
+			s.httpError(400, Term{CauseProxy, PhaseData})
+			return
+		}
+		reqPending, reqComplete = buf[:n], done
+	}
+	s.carry = append([]byte(nil), buf[len(reqPending):]...)
+	if len(s.carry) == 0 {
+		s.carry = nil
+	}
 	if reqPending != nil {
 		s.ends[sideFront].pending = append([]byte(nil), reqPending...)
 	}
@@ -1111,6 +1175,51 @@ func (s *Session) httpHandoff(reqPending []byte, reqComplete bool) {
 		h.rp = reqDone
 	}
 	s.handoff(nil)
+}
+
+// The client's input: the loop connection's buffer, preceded by carry,
+// the bytes a hand-off took out of an earlier connection buffer (the
+// pipelined requests that followed the handed-off one). While carry is
+// not empty, everything read is appended to it, so the parsers always
+// see one contiguous buffer; it stays within maxPipelined plus one read.
+
+// inBuffered is how many input bytes wait.
+func (s *Session) inBuffered() int {
+	n := len(s.carry)
+	if c := s.ends[sideFront].c; c != nil {
+		n += c.InboundBuffered()
+	}
+	return n
+}
+
+// inPeek returns every input byte waiting.
+func (s *Session) inPeek() []byte {
+	c := s.ends[sideFront].c
+	if len(s.carry) == 0 {
+		b, _ := c.Peek(-1)
+		return b
+	}
+	if n := c.InboundBuffered(); n > 0 {
+		b, _ := c.Peek(-1)
+		s.carry = append(s.carry, b...)
+		c.Discard(n)
+	}
+	return s.carry
+}
+
+// inDiscard consumes n input bytes (all when n < 0).
+func (s *Session) inDiscard(n int) {
+	if len(s.carry) == 0 {
+		s.ends[sideFront].c.Discard(n)
+		return
+	}
+	if n < 0 {
+		s.ends[sideFront].c.Discard(-1)
+		n = len(s.carry)
+	}
+	if s.carry = s.carry[n:]; len(s.carry) == 0 {
+		s.carry = nil
+	}
 }
 
 // armLingerTimer bounds the wait for the client to go after an error
@@ -1215,7 +1324,7 @@ func (s *Session) httpClose(e *end, err error) {
 		s.abortLoop(s.term, nil) // the client read our answer and left
 	case s.fe.Env.ctx.Err() != nil:
 		s.abortHTTP(Term{CauseKilled, s.httpPhase()})
-	case h.rp == reqHead && (h.sp == resNone || h.sp == resDone) && e.c.InboundBuffered() == 0 && h.req.HeadLen == 0:
+	case h.rp == reqHead && (h.sp == resNone || h.sp == resDone) && len(s.carry) == 0 && e.c.InboundBuffered() == 0 && h.req.HeadLen == 0:
 		// A keep-alive client left between requests: a normal end.
 		s.abortLoop(TermNormal, nil)
 	default:
@@ -1271,7 +1380,7 @@ func (s *Session) httpDeadline() (at int64, what int, ok bool) {
 	case h.closing:
 		return 0, 0, false
 	case h.rp == reqHead && (h.sp == resNone || h.sp == resDone):
-		if h.nreq > 0 && s.ends[sideFront].c != nil && s.ends[sideFront].c.InboundBuffered() == 0 {
+		if h.nreq > 0 && s.ends[sideFront].c != nil && s.inBuffered() == 0 {
 			if d := fe.HTTPKeepAlive.Duration; d > 0 {
 				return h.idleSince + int64(d), toKeepAlive, true
 			}
@@ -1343,7 +1452,7 @@ func (s *Session) closeIfIdle() {
 	if s.loopDone() || h == nil || h.closing || h.rp != reqHead || (h.sp != resNone && h.sp != resDone) {
 		return
 	}
-	if f := s.ends[sideFront].c; f == nil || f.InboundBuffered() > 0 || (h.nreq == 0 && f.InboundBuffered() > 0) {
+	if f := s.ends[sideFront].c; f == nil || s.inBuffered() > 0 {
 		return
 	}
 	s.abortLoop(TermNormal, nil)

@@ -182,6 +182,15 @@ func (s *Session) httpPumpResponse(fc, bc *net.TCPConn) error {
 		}
 	}
 	timeouts()
+	if p := s.ends[sideBack].pending; len(p) > 0 {
+		// What the loop could not write of the response head and body.
+		s.ends[sideBack].pending = nil
+		if _, err := fc.Write(p); err != nil {
+			return termErr{Term{CauseClientAbort, PhaseData}, err}
+		}
+		h.resBytes += int64(len(p))
+		timeouts()
+	}
 	var rest []byte
 	if h.sp == resHead {
 		buf := make([]byte, 0, 4096)

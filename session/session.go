@@ -269,6 +269,7 @@ type Session struct {
 	idleSince int64    // while parked: when the last one ended (unix ns)
 	tunnelled bool     // an HTTP session that switched protocols
 	reattach  bool     // coming back onto the loop after a hand-off
+	carry     []byte   // client input kept over a hand-off (see inPeek)
 }
 
 // Start starts a session on fc, on a goroutine the session owns, and

@@ -517,3 +517,75 @@ address = %q
 		t.Errorf("server got %d requests; want 2 (redirect, deny and return never reach it; the canary went elsewhere)", len(rs))
 	}
 }
+
+// TestHTTPPipelinedSlowReader: pipelined requests from a client that does
+// not read for a while; its socket buffers fill, a response write comes up
+// short, and the rest of that response must still arrive whole and in
+// order, followed by every later response on the same connection.
+func TestHTTPPipelinedSlowReader(t *testing.T) {
+	body := func(path string) string { return strings.Repeat(path[1:]+".", 12<<10)[:12<<10] }
+	hb := startHTTPBackend(t, func(r *http.Request, _ []byte) string { return ok(body(r.URL.Path)) })
+	p := startLB(t, httpConfig("", "", srv("s", hb.addr())))
+	c := dial(t, p.addr("fe"))
+	const n = 1500 // 18 MiB of responses: more than the socket buffers hold
+	var raw strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&raw, "GET /%d HTTP/1.1\r\nHost: h\r\n\r\n", i)
+	}
+	go io.WriteString(c, raw.String())
+	time.Sleep(500 * time.Millisecond) // not reading: lb's writes to this client block
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	for i := 0; i < n; i++ {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("response %d: %v", i, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		if err != nil || string(b) != body(fmt.Sprintf("/%d", i)) {
+			t.Fatalf("response %d: body of %d bytes (%v) is not the one asked for", i, len(b), err)
+		}
+	}
+}
+
+// TestHTTPPipelinedSlowServer: pipelined requests with bodies larger than
+// the socket buffers, to a server that reads slowly (so each body moves to
+// the pumps), followed by more requests: every one is answered, in order.
+func TestHTTPPipelinedSlowServer(t *testing.T) {
+	slow := startServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			time.Sleep(200 * time.Millisecond) // the body backs up: lb hands off
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			n, _ := io.Copy(io.Discard, r.Body)
+			if _, err := io.WriteString(c, ok(fmt.Sprintf("%s %d", r.URL.Path, n))); err != nil {
+				return
+			}
+		}
+	})
+	p := startLB(t, httpConfig("", "", srv("s", slow.addr())))
+	c := dial(t, p.addr("fe"))
+	const size = 4 << 20
+	go func() {
+		for i := 0; i < 3; i++ {
+			fmt.Fprintf(c, "POST /p%d HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", i, size)
+			io.Copy(c, io.LimitReader(zeros{}, size))
+		}
+		io.WriteString(c, "GET /g1 HTTP/1.1\r\nHost: h\r\n\r\nGET /g2 HTTP/1.1\r\nHost: h\r\n\r\n")
+	}()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	for _, want := range []string{"/p0 4194304", "/p1 4194304", "/p2 4194304", "/g1 0", "/g2 0"} {
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", want, err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		if string(b) != want {
+			t.Fatalf("got %q; want %q", b, want)
+		}
+	}
+}
