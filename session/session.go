@@ -69,15 +69,90 @@ type Env struct {
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
 
-	// attaching bounds the HTTP sessions accepted but not yet on an event
-	// loop (HAProxy's tune.maxaccept): past it the accept goroutine waits
-	// and new clients wait in the kernel's backlog, instead of a burst of
-	// connections each holding a goroutine and its stack.
-	attaching chan struct{}
+	// attachQ holds the HTTP sessions accepted but not yet on an event
+	// loop, for a few long-lived attach workers (a goroutine per session
+	// would pay for its creation and stack growth every time). It is
+	// bounded (HAProxy's tune.maxaccept): past it the accept goroutine
+	// waits, and new clients wait in the kernel's backlog.
+	attachQ       chan *Session
+	attachWorkers atomic.Int32
 }
 
-// maxAttaching is the bound of Env.attaching.
-const maxAttaching = 64
+// Attach workers: at most maxAttachWorkers, each leaving after
+// attachIdle without work; maxAttachQueue sessions wait for them.
+const (
+	maxAttachWorkers = 16
+	maxAttachQueue   = 64
+	attachIdle       = 10 * time.Second
+)
+
+// startHTTP hands a new HTTP session to an attach worker: a queued
+// session waits for a running worker; if none runs, or the queue is full,
+// a worker starts (up to maxAttachWorkers); past that the caller (the
+// accept goroutine) waits for room in the queue.
+func (e *Env) startHTTP(s *Session) {
+	if e.attachWorkers.Load() > 0 {
+		select {
+		case e.attachQ <- s:
+			// A worker that was leaving as s arrived may have missed it:
+			// then no worker runs now, and one must start.
+			if e.attachWorkers.Load() == 0 {
+				e.spawnAttachWorker(nil)
+			}
+			return
+		default:
+		}
+	}
+	if !e.spawnAttachWorker(s) {
+		e.attachQ <- s
+		if e.attachWorkers.Load() == 0 {
+			e.spawnAttachWorker(nil)
+		}
+	}
+}
+
+// spawnAttachWorker starts a worker on s (nil: on the queue alone) unless
+// maxAttachWorkers run.
+func (e *Env) spawnAttachWorker(s *Session) bool {
+	for {
+		n := e.attachWorkers.Load()
+		if n >= maxAttachWorkers {
+			return false
+		}
+		if e.attachWorkers.CompareAndSwap(n, n+1) {
+			go e.attachWorker(s)
+			return true
+		}
+	}
+}
+
+// attachWorker runs s, then sessions from attachQ, until it has been idle
+// for attachIdle or the Env is killed.
+func (e *Env) attachWorker(s *Session) {
+	idle := time.NewTimer(attachIdle)
+	defer idle.Stop()
+	for {
+		if s != nil {
+			s.run()
+		}
+		idle.Reset(attachIdle)
+		select {
+		case s = <-e.attachQ:
+			continue
+		case <-idle.C:
+		case <-e.ctx.Done():
+		}
+		// Leaving: first stop counting, then look once more, so that a
+		// session queued meanwhile is either seen here or by startHTTP.
+		e.attachWorkers.Add(-1)
+		select {
+		case s = <-e.attachQ:
+			e.attachWorkers.Add(1)
+		default:
+			return
+		}
+	}
+}
 
 // NewEnv returns an Env; nil fields of o get real defaults.
 func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logger) *Env {
@@ -89,7 +164,7 @@ func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logge
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog, ctx: ctx, kill: cancel,
-		attaching: make(chan struct{}, maxAttaching)}
+		attachQ: make(chan *Session, maxAttachQueue)}
 }
 
 // Kill aborts every session in progress (termination cause K) and makes new
@@ -282,12 +357,8 @@ func (f *Frontend) Start(fc Conn, release func()) {
 	for i := range s.ends {
 		s.ends[i] = end{s: s, side: side(i), fd: -1}
 	}
-	if f.Mode == config.ModeHTTP && f.Env.Loops != nil && f.Env.attaching != nil {
-		f.Env.attaching <- struct{}{}
-		go func() {
-			s.run()
-			<-f.Env.attaching
-		}()
+	if f.Mode == config.ModeHTTP && f.Env.Loops != nil && f.Env.attachQ != nil {
+		f.Env.startHTTP(s)
 		return
 	}
 	go s.run()
