@@ -203,6 +203,50 @@ func (p *parser) reset() {
 	*p = parser{fields: fields, options: options}
 }
 
+// advance runs the start line (request line, or status line for a
+// response) and then the field lines over buf, as far as buf and
+// lim.MaxHead allow; lim has its defaults applied. It is the part of
+// Request.Parse and Response.Parse they share, with their contract: it
+// returns nil once the head is complete (first is true on the call that
+// completed it), ErrIncomplete, or the message's *Error, which later calls
+// return again.
+func (p *parser) advance(buf []byte, lim *Limits) (first bool, err error) {
+	if p.err != nil {
+		return false, p.err
+	}
+	if len(buf) < p.pos {
+		p.fail(500, "buffer shrank between parse calls")
+		return false, p.err
+	}
+	if p.state == sDone {
+		return false, nil
+	}
+	head := buf
+	if len(head) > lim.MaxHead {
+		head = head[:lim.MaxHead]
+	}
+	if p.state < sLineStart {
+		if p.resp {
+			p.statusLine(head)
+		} else {
+			p.requestLine(head, lim)
+		}
+	}
+	if p.err == nil && p.state >= sLineStart {
+		p.fieldLines(head, lim)
+	}
+	switch {
+	case p.err != nil:
+		return false, p.err
+	case p.state == sDone:
+		return true, nil
+	case p.pos >= lim.MaxHead:
+		p.fail(431, "head over limit "+strconv.Itoa(lim.MaxHead)+" bytes") // 502 for a response
+		return false, p.err
+	}
+	return false, ErrIncomplete
+}
+
 // fail records the first error of the message. Responses always fail with
 // 502 (RFC 9112 and HAProxy: an invalid response is a bad gateway).
 func (p *parser) fail(status int, reason string) {

@@ -125,44 +125,19 @@ func (r *Request) Reset() {
 // "%" there unescaped (WHATWG URL), and none of them can confuse framing or
 // path-based routing.
 func (r *Request) Parse(buf []byte, lim Limits) error {
-	p := &r.p
-	if p.err != nil {
-		return p.err
-	}
-	if len(buf) < p.pos {
-		p.fail(500, "buffer shrank between parse calls")
-		return p.err
-	}
-	if p.state == sDone {
-		r.fill(buf)
-		return nil
-	}
 	lim = lim.orDefault()
-	head := buf
-	if len(head) > lim.MaxHead {
-		head = head[:lim.MaxHead]
+	first, err := r.p.advance(buf, &lim)
+	if err != nil {
+		return err
 	}
-	if p.state < sLineStart {
-		p.requestLine(head, &lim)
-	}
-	if p.err == nil && p.state >= sLineStart {
-		p.fieldLines(head, &lim)
-	}
-	switch {
-	case p.err != nil:
-		return p.err
-	case p.state == sDone:
+	if first {
 		r.endOfHead(buf)
-		if p.err != nil {
-			return p.err
+		if r.p.err != nil {
+			return r.p.err
 		}
-		r.fill(buf)
-		return nil
-	case p.pos >= lim.MaxHead:
-		p.fail(431, "head over limit "+strconv.Itoa(lim.MaxHead)+" bytes")
-		return p.err
 	}
-	return ErrIncomplete
+	r.fill(buf)
+	return nil
 }
 
 // requestLine runs the request-line states over buf[p.pos:]. It stops at the

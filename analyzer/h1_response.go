@@ -1,7 +1,5 @@
 package analyzer
 
-import "strconv"
-
 // Response is a parsed HTTP/1.x response head. It is reusable like Request:
 // Reset it between messages (including after an interim 1xx) and it parses
 // without allocating once warm. It is not safe for concurrent use.
@@ -95,45 +93,18 @@ func (r *Response) Reset() {
 // and a 101 without Upgrade field. Codings other than chunked are allowed
 // and make the body last until close.
 func (r *Response) Parse(buf []byte, reqMethod []byte, lim Limits) error {
-	p := &r.p
-	p.resp = true
-	if p.err != nil {
-		return p.err
-	}
-	if len(buf) < p.pos {
-		p.fail(500, "buffer shrank between parse calls")
-		return p.err
-	}
-	if p.state == sDone {
-		r.fill(buf, reqMethod)
-		return nil
-	}
+	r.p.resp = true
 	lim = lim.orDefault()
-	head := buf
-	if len(head) > lim.MaxHead {
-		head = head[:lim.MaxHead]
+	first, err := r.p.advance(buf, &lim)
+	if err != nil {
+		return err
 	}
-	if p.state < sLineStart {
-		p.statusLine(head)
+	if first && r.p.status == 101 && !r.p.upgrade {
+		r.p.fail(502, "101 without upgrade header")
+		return r.p.err
 	}
-	if p.err == nil && p.state >= sLineStart {
-		p.fieldLines(head, &lim)
-	}
-	switch {
-	case p.err != nil:
-		return p.err
-	case p.state == sDone:
-		if p.status == 101 && !p.upgrade {
-			p.fail(502, "101 without upgrade header")
-			return p.err
-		}
-		r.fill(buf, reqMethod)
-		return nil
-	case p.pos >= lim.MaxHead:
-		p.fail(502, "head over limit "+strconv.Itoa(lim.MaxHead)+" bytes")
-		return p.err
-	}
-	return ErrIncomplete
+	r.fill(buf, reqMethod)
+	return nil
 }
 
 // statusLine runs the status-line states over buf[p.pos:]. It stops at the
