@@ -195,7 +195,6 @@ func (s *Session) httpFrontOpen() {
 // httpFront handles the client's bytes. Loop only.
 func (s *Session) httpFront() {
 	h := s.http
-	c := s.ends[sideFront].c
 	for !s.loopDone() {
 		switch h.rp {
 		case reqHead:
@@ -209,11 +208,11 @@ func (s *Session) httpFront() {
 				s.holdPipelined()
 				return
 			}
-			if !s.httpParseRequest(c) {
+			if !s.httpParseRequest() {
 				return
 			}
 		case reqBody:
-			if !s.httpForwardReqBody(c) {
+			if !s.httpForwardReqBody() {
 				return
 			}
 		default: // reqConnect, reqDone: hold the bytes
@@ -243,7 +242,7 @@ func (s *Session) holdPipelined() {
 
 // httpParseRequest runs http_lb_req on the buffered bytes: it returns true
 // when a head was parsed and the transaction moved on.
-func (s *Session) httpParseRequest(c LoopConn) bool {
+func (s *Session) httpParseRequest() bool {
 	h := s.http
 	buf := s.inPeek()
 	if len(buf) == 0 {
@@ -256,13 +255,8 @@ func (s *Session) httpParseRequest(c LoopConn) bool {
 	if errors.Is(err, analyzer.ErrIncomplete) {
 		return false
 	}
-	var ae *analyzer.Error
-	if errors.As(err, &ae) {
-		s.httpError(ae.Status, Term{CauseProxy, PhaseRequest})
-		return false
-	}
 	if err != nil {
-		s.httpError(400, Term{CauseProxy, PhaseRequest})
+		s.httpError(errorStatus(err, 400), Term{CauseProxy, PhaseRequest})
 		return false
 	}
 	now := s.now()
@@ -603,7 +597,7 @@ func (s *Session) httpSendHead() {
 
 // httpForwardReqBody streams request body bytes to the server; false when
 // it must wait.
-func (s *Session) httpForwardReqBody(c LoopConn) bool {
+func (s *Session) httpForwardReqBody() bool {
 	h := s.http
 	buf := s.inPeek()
 	if len(buf) == 0 {
@@ -614,12 +608,7 @@ func (s *Session) httpForwardReqBody(c LoopConn) bool {
 		// Bad chunked framing, or a body over max_body_size (413): part of
 		// the body may already be with the server; the only safe end is to
 		// close both.
-		status := 400
-		var ae *analyzer.Error
-		if errors.As(err, &ae) {
-			status = ae.Status
-		}
-		s.httpError(status, Term{CauseProxy, PhaseData})
+		s.httpError(errorStatus(err, 400), Term{CauseProxy, PhaseData})
 		return false
 	}
 	b := &s.ends[sideBack]
@@ -647,6 +636,16 @@ func (s *Session) httpForwardReqBody(c LoopConn) bool {
 		return true
 	}
 	return false
+}
+
+// errorStatus is the status of an analyzer error (400, 413, 414, 431, 501,
+// 505...), or def for any other error.
+func errorStatus(err error, def int) int {
+	var ae *analyzer.Error
+	if errors.As(err, &ae) {
+		return ae.Status
+	}
+	return def
 }
 
 // bodySpan says how many bytes of buf belong to the current body, and
@@ -1147,9 +1146,10 @@ func (s *Session) httpTunnel() {
 
 // httpHandoff moves the rest of the transaction off the loop, to the
 // session goroutine (httpAfterHandoff), when the loop would have to buffer:
-// a peer reads slower than its writer, or a body is bulky. reqPending holds
-// request bytes already scanned but not yet written; reqComplete tells
-// whether they end the request. The session closes after this response.
+// a peer reads slower than its writer, a body is bulky, or a client sends
+// too far ahead. reqPending holds request bytes already scanned but not yet
+// written; reqComplete tells whether they end the request. After a clean
+// transaction the session comes back onto the loop (httpReattach).
 func (s *Session) httpHandoff(reqPending []byte, reqComplete bool) {
 	h := s.http
 	// What the client sent beyond the current request (pipelined

@@ -116,12 +116,11 @@ func (e termErr) Unwrap() error { return e.err }
 // error status (400, 413), 504 for a server timeout, 502 for a server
 // that failed or sent a bad head; 0 when the client is gone.
 func handoffAnswer(err error, t Term) int {
-	var ae *analyzer.Error
 	switch {
 	case err == nil:
 		return 0
-	case t.Cause == CauseProxy && t.Phase == PhaseData && errors.As(err, &ae):
-		return ae.Status
+	case t == Term{CauseProxy, PhaseData}:
+		return errorStatus(err, 502)
 	case t.Cause == CauseServerTimeout:
 		return 504
 	case t.Cause == CauseServerAbort, t.Cause == CauseProxy:
