@@ -1159,7 +1159,7 @@ func (s *Session) httpHandoff(reqPending []byte, reqComplete bool) {
 	if reqPending == nil && h.rp == reqBody && len(buf) > 0 {
 		n, done, err := bodySpan(buf, &h.reqLeft, &h.reqCk)
 		if err != nil {
-			s.httpError(400, Term{CauseProxy, PhaseData})
+			s.httpError(errorStatus(err, 400), Term{CauseProxy, PhaseData})
 			return
 		}
 		reqPending, reqComplete = buf[:n], done
