@@ -171,28 +171,18 @@ func (s *Server) SetAdmin(a Admin) {
 	if a >= numAdmins {
 		panic("backend: invalid Admin " + a.String())
 	}
-	b := s.b
-	b.mu.Lock()
-	if s.removed.Load() {
-		b.mu.Unlock()
-		return
-	}
-	from := s.State()
-	old := Admin(s.admin.Swap(uint32(a)))
-	if old == AdminMaint && a != AdminMaint && b.checks != nil {
-		// As at process start: UP, but DOWN at the first failed check.
-		s.health = b.checks.rise
-		s.down.Store(false)
-		select {
-		case s.kick <- struct{}{}:
-		default:
+	s.change("admin set to "+a.String(), func() {
+		old := Admin(s.admin.Swap(uint32(a)))
+		if c := s.b.checks; old == AdminMaint && a != AdminMaint && c != nil {
+			// As at process start: UP, but DOWN at the first failed check.
+			s.health = c.rise
+			s.down.Store(false)
+			select {
+			case s.kick <- struct{}{}:
+			default:
+			}
 		}
-	}
-	ev := b.changedLocked(s, from, "admin set to "+a.String())
-	ready, _ := b.dispatchLocked(nil)
-	b.mu.Unlock()
-	b.logChange(ev)
-	callReady(ready)
+	})
 }
 
 // SetWeight sets the weight, clamped to 0..256. Weight 0 drains the server
@@ -202,6 +192,13 @@ func (s *Server) SetAdmin(a Admin) {
 // removed (RemoveServer). Safe for concurrent use.
 func (s *Server) SetWeight(w int) {
 	w = min(max(w, 0), maxWeight)
+	s.change("weight set", func() { s.weight.Store(int32(w)) })
+}
+
+// change is an admin change to s: f runs under the backend's lock (unless s
+// was removed), then the state change is logged with why, and the waiters
+// it made servable are served from this goroutine.
+func (s *Server) change(why string, f func()) {
 	b := s.b
 	b.mu.Lock()
 	if s.removed.Load() {
@@ -209,8 +206,8 @@ func (s *Server) SetWeight(w int) {
 		return
 	}
 	from := s.State()
-	s.weight.Store(int32(w))
-	ev := b.changedLocked(s, from, "weight set")
+	f()
+	ev := b.changedLocked(s, from, why)
 	ready, _ := b.dispatchLocked(nil)
 	b.mu.Unlock()
 	b.logChange(ev)
