@@ -40,13 +40,20 @@ func TestHTTPLimitsConfigured(t *testing.T) {
 		{"head over", head("/", 1, 2048-len(head("/", 1, 0))-8), "431", true},
 	}
 	for _, c := range cases {
-		got, closed := rawExchange(t, p.addr("fe"), c.raw, 500*time.Millisecond)
-		if !strings.HasPrefix(got, "HTTP/1.1 "+c.status+" ") || closed != c.closed {
-			t.Errorf("%s: got %q (closed %v); want %s (closed %v)", c.name, firstLine(got), closed, c.status, c.closed)
-		}
+		expectAnswer(t, p.addr("fe"), c.name, c.raw, "HTTP/1.1 "+c.status+" ", c.closed)
 	}
 	if n := len(hb.requests()); n != 2 {
 		t.Errorf("server saw %d requests; want the 2 within the limits", n)
+	}
+}
+
+// expectAnswer sends raw on a new connection and checks that the answer
+// starts with want, and whether lb then closed the connection.
+func expectAnswer(t *testing.T, addr, name, raw, want string, closed bool) {
+	t.Helper()
+	got, gotClosed := rawExchange(t, addr, raw, 500*time.Millisecond)
+	if !strings.HasPrefix(got, want) || gotClosed != closed {
+		t.Errorf("%s: got %q (closed %v); want %q (closed %v)", name, got, gotClosed, want, closed)
 	}
 }
 
@@ -80,10 +87,7 @@ func TestHTTPBodyLimit(t *testing.T) {
 		{"chunked over", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n" + chunk(1000) + chunk(25) + "0\r\n\r\n", "HTTP/1.1 413 ", true},
 	}
 	for _, c := range cases {
-		got, closed := rawExchange(t, p.addr("fe"), c.raw, 500*time.Millisecond)
-		if !strings.HasPrefix(got, c.want) || closed != c.closed {
-			t.Errorf("%s: got %q (closed %v); want %q (closed %v)", c.name, got, closed, c.want, c.closed)
-		}
+		expectAnswer(t, p.addr("fe"), c.name, c.raw, c.want, c.closed)
 	}
 	for _, r := range hb.requests() {
 		if r.ContentLength > 1024 {
