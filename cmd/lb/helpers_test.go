@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lb-proxy/lb/session"
 )
 
 // syncBuffer is an io.Writer safe for the concurrent writers of a test.
@@ -62,6 +64,19 @@ type lbProc struct {
 // startLB writes cfg to a file and runs lb on it until the test ends.
 func startLB(t *testing.T, cfg string) *lbProc {
 	t.Helper()
+	return startLBWith(t, cfg, runOptions{})
+}
+
+// startLBClock is startLB with every session timeout driven by clock
+// (a sessiontest.Clock the test advances by hand).
+func startLBClock(t *testing.T, cfg string, clock session.Clock) *lbProc {
+	t.Helper()
+	return startLBWith(t, cfg, runOptions{clock: clock})
+}
+
+// startLBWith is startLB with test options.
+func startLBWith(t *testing.T, cfg string, opts runOptions) *lbProc {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "lb.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -69,7 +84,7 @@ func startLB(t *testing.T, cfg string) *lbProc {
 	p := &lbProc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, sig: make(chan os.Signal, 1), done: make(chan int, 1), path: path}
 	ready := make(chan *instance, 1)
 	go func() {
-		p.done <- run([]string{"-f", path}, p.stdout, p.stderr, p.sig, func(i *instance) { ready <- i })
+		p.done <- runWith([]string{"-f", path}, p.stdout, p.stderr, p.sig, func(i *instance) { ready <- i }, opts)
 	}()
 	select {
 	case p.inst = <-ready:

@@ -18,6 +18,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"syscall"
+
+	"github.com/lb-proxy/lb/session"
 )
 
 func main() {
@@ -37,6 +39,18 @@ func (f *fileList) Set(v string) error { *f = append(*f, v); return nil }
 // status; only main exits. ready, when not nil, is called once the process
 // is listening (tests use it to learn the bound addresses).
 func run(args []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready func(*instance)) int {
+	return runWith(args, stdout, stderr, sig, ready, runOptions{})
+}
+
+// runOptions are what tests may change in a run: nothing a user can set.
+type runOptions struct {
+	// clock drives every session timeout; nil means the real clock.
+	// Timeout tests pass a sessiontest.Clock and advance it by hand.
+	clock session.Clock
+}
+
+// runWith is run with test options.
+func runWith(args []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready func(*instance), opts runOptions) int {
 	fs := flag.NewFlagSet("lb", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -68,7 +82,7 @@ func run(args []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready fu
 		fmt.Fprintln(stdout, "configuration is valid")
 		return 0
 	}
-	return serve(files, stdout, stderr, sig, ready)
+	return serve(files, stdout, stderr, sig, ready, opts)
 }
 
 // versionString describes the build: module version, VCS revision, Go.

@@ -36,6 +36,7 @@ type instance struct {
 	log            zerolog.Logger
 	loops          *listener.Loops
 	pipes          *session.PipePool
+	clock          session.Clock // nil: the real clock (tests set a fake one)
 
 	mu        sync.Mutex                    // guards listeners and cur for readers outside serve
 	listeners map[string]*listener.Listener // by listenerKey
@@ -66,14 +67,14 @@ func loadConfig(files []string) (*config.Config, error) {
 
 // serve runs the configuration in files until a stop signal and returns
 // the exit status.
-func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready func(*instance)) int {
+func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready func(*instance), opts runOptions) int {
 	log := zerolog.New(stderr).With().Timestamp().Logger()
 	cfg, err := loadConfig(files)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log,
+	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log, clock: opts.clock,
 		listeners: map[string]*listener.Listener{}, started: time.Now()}
 	if err := inst.start(cfg); err != nil {
 		log.Error().Str("event", "start_failed").Err(err).Msg("start failed")
@@ -207,7 +208,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		g.logw = lw
 		g.closers = append(g.closers, lw)
 	}
-	g.env = session.NewEnv(nil, nil, inst.pipes, accessLog)
+	g.env = session.NewEnv(inst.clock, nil, inst.pipes, accessLog)
 	g.env.Loops = inst.loops
 	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
 		g.global = prev.global // the same process-wide count goes on
