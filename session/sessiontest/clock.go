@@ -82,6 +82,28 @@ func (c *Clock) Armed() int {
 // WaitArmed blocks until at least n timers are armed, or the real-time
 // guard passes (then it returns false).
 func (c *Clock) WaitArmed(n int, guard time.Duration) bool {
+	return c.waitFor(guard, func() bool { return len(c.timers) >= n })
+}
+
+// WaitArmedAt blocks until a timer due exactly at when is armed, or the
+// real-time guard passes (then it returns false). A test that knows the
+// absolute date lb must arm (the frozen now plus a configured timeout)
+// waits with it before calling Advance, so the advance cannot come before
+// the timer it means to fire.
+func (c *Clock) WaitArmedAt(when time.Time, guard time.Duration) bool {
+	return c.waitFor(guard, func() bool {
+		for t := range c.timers {
+			if t.when.Equal(when) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// waitFor blocks until cond (called with c.mu held) holds after a timer
+// was armed, or the guard passes.
+func (c *Clock) waitFor(guard time.Duration, cond func() bool) bool {
 	done := make(chan struct{})
 	stop := time.AfterFunc(guard, func() {
 		c.mu.Lock()
@@ -92,7 +114,7 @@ func (c *Clock) WaitArmed(n int, guard time.Duration) bool {
 	defer stop.Stop()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for len(c.timers) < n {
+	for !cond() {
 		select {
 		case <-done:
 			return false

@@ -67,4 +67,12 @@ func TestClockCallbackRearms(t *testing.T) {
 	if !c.WaitArmed(0, time.Second) || c.WaitArmed(1, 10*time.Millisecond) {
 		t.Error("WaitArmed disagrees with the armed count")
 	}
+	at := c.Now().Add(5 * time.Second)
+	go func() { time.Sleep(5 * time.Millisecond); c.AfterFunc(5*time.Second, func() {}) }()
+	if !c.WaitArmedAt(at, 5*time.Second) {
+		t.Error("WaitArmedAt missed a timer armed at its date")
+	}
+	if c.WaitArmedAt(at.Add(time.Second), 10*time.Millisecond) {
+		t.Error("WaitArmedAt reported a date nothing is armed at")
+	}
 }
