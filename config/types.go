@@ -119,7 +119,8 @@ type Frontend struct {
 	Timeout Timeouts `toml:"timeout"`
 	// Route lists HTTP routes, first match wins (HTTP mode only).
 	Route []Route `toml:"route"`
-	// TLS, when set, terminates TLS on this frontend.
+	// TLS is decoded but refused until TLS termination exists (issue 10):
+	// Validate reports a frontend with a tls table. Default nil.
 	TLS *TLS `toml:"tls"`
 	// HTTPRequest lists request rules, evaluated in order on each request
 	// before routing ([[frontend.NAME.http_request]]). HTTP mode only.
@@ -201,7 +202,10 @@ type Rule struct {
 	ContentType string `toml:"content_type"`
 }
 
-// TLS is a frontend's [frontend.NAME.tls] table.
+// TLS is a frontend's [frontend.NAME.tls] table, the contract of
+// shared/CONFIG.md. It is refused until TLS termination exists (issue 10):
+// nothing would use it, and the frontend would serve plain HTTP on its TLS
+// port. The fields say what each key will mean.
 type TLS struct {
 	// Cert lists PEM files, each holding a certificate chain and its key.
 	// The one whose names match the client's SNI is used; the first is the

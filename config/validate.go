@@ -130,20 +130,10 @@ func (c *Config) validate(r *report) {
 				checkRule(r, indexKey(p+"."+kind, i), rl, kind == "http_response")
 			}
 		}
-		if t := f.TLS; t != nil {
-			if len(t.Cert) == 0 {
-				r.add(p+".tls.cert", "required: at least one certificate file (chain and key in PEM)")
-			}
-			for i, cert := range t.Cert {
-				if cert == "" {
-					r.add(indexKey(p+".tls.cert", i), "must not be empty")
-				}
-			}
-			for i, proto := range t.ALPN {
-				if proto == "" {
-					r.add(indexKey(p+".tls.alpn", i), "must not be empty")
-				}
-			}
+		if f.TLS != nil {
+			// Issue 10: nothing terminates TLS yet, so a tls table would
+			// serve plain HTTP on a port clients reach with HTTPS.
+			r.add(p+".tls", "TLS termination is not available yet (see issue 10); remove the tls table")
 		}
 	}
 
