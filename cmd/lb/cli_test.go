@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestExamplesLoad: every shipped example passes `lb -c -f`.
@@ -75,5 +78,51 @@ func TestBadConfigRefusedAtStart(t *testing.T) {
 	var out, errOut bytes.Buffer
 	if code := run([]string{"-f", path}, &out, &errOut, nil, nil); code != 1 || !strings.Contains(errOut.String(), "global.maxconn") {
 		t.Errorf("exit %d, stderr %q; want 1 naming global.maxconn", code, errOut.String())
+	}
+}
+
+// TestTLSRefused: a frontend with a tls table would serve plain HTTP on its
+// TLS port (nothing terminates TLS until issue 10), so `lb -c` and a start
+// both exit 1 naming the table and its line.
+func TestTLSRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tls.toml")
+	writeFile(t, path, `[frontend.web]
+bind = ["127.0.0.1:0"]
+default_backend = "app"
+
+[frontend.web.tls]
+cert = ["/etc/lb/web.pem"]
+
+[backend.app]
+[[backend.app.server]]
+name = "a"
+address = "127.0.0.1:9"
+`)
+	const want = "frontend.web.tls: TLS termination is not available yet (see issue 10); remove the tls table (line 5)\n"
+
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-c", "-f", path}, &out, &errOut, nil, nil); code != 1 || errOut.String() != want {
+		t.Errorf("lb -c -f %s: exit %d, stdout %q, stderr %q; want 1 and %q", path, code, out.String(), errOut.String(), want)
+	}
+
+	// Started: a build that accepts the file listens; then ready stops it
+	// at once so that the test ends and reports it.
+	var stdout, stderr syncBuffer
+	sig := make(chan os.Signal, 1)
+	done := make(chan int, 1)
+	listened := make(chan struct{}, 1)
+	go func() {
+		done <- run([]string{"-f", path}, &stdout, &stderr, sig, func(*instance) {
+			listened <- struct{}{}
+			sig <- syscall.SIGTERM
+		})
+	}()
+	select {
+	case code := <-done:
+		if code != 1 || stderr.String() != want || len(listened) != 0 {
+			t.Errorf("lb -f %s: exit %d, listened %v, stderr %q; want 1, no listener and %q", path, code, len(listened) != 0, stderr.String(), want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("lb -f %s did not exit; stderr %q", path, stderr.String())
 	}
 }
