@@ -29,6 +29,9 @@ const (
 	defaultMaxHeadSize   Size = 15360
 	defaultMaxHeaders         = 101
 	defaultMaxTargetSize Size = 8192
+	// A request body that has had timeout.http_body must average at least
+	// this many bytes per second (slow-POST guard).
+	defaultHTTPBodyMinRate Size = 512
 )
 
 // defaultTimeouts is what [defaults.timeout] holds for each key it does not
@@ -38,6 +41,7 @@ var defaultTimeouts = Timeouts{
 	Client:        Duration{30 * time.Second},
 	Server:        Duration{30 * time.Second},
 	HTTPRequest:   Duration{10 * time.Second},
+	HTTPBody:      Duration{10 * time.Second},
 	HTTPKeepAlive: Duration{5 * time.Second},
 	Queue:         Duration{5 * time.Second},
 	Tunnel:        Duration{time.Hour},
@@ -80,6 +84,9 @@ func applyDefaults(c *Config) {
 	if unset("defaults.balance") {
 		d.Balance = defaultBalance
 	}
+	if unset("defaults.http_body_min_rate") {
+		d.HTTPBodyMinRate = defaultHTTPBodyMinRate
+	}
 	inheritTimeouts(s, &d.Timeout, "defaults.timeout", defaultTimeouts, "")
 
 	for name, f := range c.Frontends {
@@ -94,6 +101,10 @@ func applyDefaults(c *Config) {
 			s.inherit(p+".maxconn", "defaults.maxconn")
 		}
 		inheritTimeouts(s, &f.Timeout, p+".timeout", d.Timeout, "defaults.timeout")
+		if unset(p + ".http_body_min_rate") {
+			f.HTTPBodyMinRate = d.HTTPBodyMinRate
+			s.inherit(p+".http_body_min_rate", "defaults.http_body_min_rate")
+		}
 		if unset(p + ".forwarded_for") {
 			f.ForwardedFor = true
 		}

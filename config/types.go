@@ -73,6 +73,12 @@ type Timeouts struct {
 	Server Duration `toml:"server"`
 	// HTTPRequest bounds the arrival of a whole request head. Default "10s".
 	HTTPRequest Duration `toml:"http_request"`
+	// HTTPBody is the grace a request body gets before the frontend's
+	// http_body_min_rate applies (HTTP, client side): once a body has been
+	// arriving for longer than this, its average rate must stay at least
+	// http_body_min_rate bytes per second. "0s" means the rate rule never
+	// applies (timeout.client still bounds each silence). Default "10s".
+	HTTPBody Duration `toml:"http_body"`
 	// HTTPKeepAlive bounds idle time between two requests. Default "5s".
 	HTTPKeepAlive Duration `toml:"http_keep_alive"`
 	// Queue bounds the wait for a server slot. Default "5s".
@@ -93,6 +99,9 @@ type Defaults struct {
 	// Retries is the number of connect retries after the first attempt.
 	// Default 3.
 	Retries int `toml:"retries"`
+	// HTTPBodyMinRate is the default of the frontends' http_body_min_rate
+	// (bytes per second; 0 disables the rate rule). Default 512.
+	HTTPBodyMinRate Size `toml:"http_body_min_rate"`
 	// Redispatch: on the last retry, pick another server. Default true.
 	Redispatch bool `toml:"redispatch"`
 	// Balance is the default balance algorithm. Default "roundrobin".
@@ -114,8 +123,9 @@ type Frontend struct {
 	// MaxConn limits this frontend's concurrent connections; 0 = only the
 	// global limit. Default: [defaults] maxconn.
 	MaxConn int `toml:"maxconn"`
-	// Timeout: client-side timeouts (client, http_request, http_keep_alive,
-	// tunnel) are read from here. Default: [defaults.timeout].
+	// Timeout: client-side timeouts (client, http_request, http_body,
+	// http_keep_alive, tunnel) are read from here. Default:
+	// [defaults.timeout].
 	Timeout Timeouts `toml:"timeout"`
 	// Route lists HTTP routes, first match wins (HTTP mode only).
 	Route []Route `toml:"route"`
@@ -146,6 +156,17 @@ type Frontend struct {
 	// aborted) as soon as its chunk sizes add up past it. Default 0
 	// (no limit; bodies stream through in bounded memory either way).
 	MaxBodySize Size `toml:"max_body_size"`
+	// HTTPBodyMinRate is the lowest average rate, in bytes per second, a
+	// request body may keep once it has been arriving for longer than
+	// timeout.http_body (HTTP mode). Its deadline is body start +
+	// timeout.http_body + received/HTTPBodyMinRate seconds, where received
+	// counts the body bytes read so far; time lb spends blocked writing the
+	// body to a slow server does not count. A body that falls below the
+	// rate is cut with 408 (log cD) when no response has started; so is a
+	// body with no byte for timeout.client. 0 disables the rate rule (and
+	// so does timeout.http_body = "0s"). At most 1g. Default: [defaults]
+	// http_body_min_rate, itself 512 by default.
+	HTTPBodyMinRate Size `toml:"http_body_min_rate"`
 	// MaxHeadSize bounds a request head (request line, fields and the
 	// final CRLF): 431 beyond it. 1k to 64k. Default 15k (15360, HAProxy's
 	// tune.bufsize minus tune.maxrewrite).

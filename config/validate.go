@@ -74,6 +74,7 @@ func (c *Config) validate(r *report) {
 		r.add("defaults.retries", "must not be negative, got %d", d.Retries)
 	}
 	checkBalance(r, "defaults.balance", d.Balance)
+	checkBodyMinRate(r, "defaults.http_body_min_rate", d.HTTPBodyMinRate)
 
 	backendNames := slices.Collect(maps.Keys(c.Backends))
 	knownBackend := func(path, name string) {
@@ -119,6 +120,7 @@ func (c *Config) validate(r *report) {
 			checkMatch(r, rp, rt.PathPrefix, rt.Header, rt.HeaderValue)
 		}
 		checkLimits(r, p, f)
+		checkBodyMinRate(r, p+".http_body_min_rate", f.HTTPBodyMinRate)
 		if f.Mode == ModeTCP && (len(f.HTTPRequest) > 0 || len(f.HTTPResponse) > 0) {
 			r.add(p+".http_request", "http rules apply only in http mode; this frontend is in tcp mode")
 		}
@@ -486,5 +488,18 @@ func checkLimits(r *report, p string, f *Frontend) {
 	}
 	if t := f.MaxTargetSize; t != 0 && (t < 256 || t > head) || t == 0 && r.written(p+".max_target_size") {
 		r.add(p+".max_target_size", "must be between 256 and max_head_size (%d), got %d", head, t)
+	}
+}
+
+// maxBodyMinRate bounds http_body_min_rate: a higher minimum is a typo
+// (a unit too many), and would cut nearly every body.
+const maxBodyMinRate Size = 1 << 30
+
+// checkBodyMinRate checks an http_body_min_rate (bytes per second) at
+// path: 0 (no rate rule) to 1g. Negative values are refused when decoding;
+// the check repeats it for a Config built in Go.
+func checkBodyMinRate(r *report, path string, rate Size) {
+	if rate < 0 || rate > maxBodyMinRate {
+		r.add(path, "must be between 0 (no minimum rate) and 1g (%d) bytes per second, got %d", maxBodyMinRate, rate)
 	}
 }
