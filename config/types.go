@@ -147,15 +147,6 @@ type Frontend struct {
 	// Forwarded adds the RFC 7239 "Forwarded: for=...;proto=..." field.
 	// Default false.
 	Forwarded bool `toml:"forwarded"`
-
-	// Request limits (HTTP mode). A request over one is refused before
-	// anything reaches a server, and the connection is closed.
-	//
-	// MaxBodySize bounds a request body: a larger Content-Length gets 413
-	// at once; a chunked body gets 413 (and the server connection is
-	// aborted) as soon as its chunk sizes add up past it. Default 0
-	// (no limit; bodies stream through in bounded memory either way).
-	MaxBodySize Size `toml:"max_body_size"`
 	// HTTPBodyMinRate is the lowest average rate, in bytes per second, a
 	// request body may keep once it has been arriving for longer than
 	// timeout.http_body (HTTP mode). Its deadline is body start +
@@ -167,6 +158,15 @@ type Frontend struct {
 	// so does timeout.http_body = "0s"). At most 1g. Default: [defaults]
 	// http_body_min_rate, itself 512 by default.
 	HTTPBodyMinRate Size `toml:"http_body_min_rate"`
+
+	// Request limits (HTTP mode). A request over one is refused before
+	// anything reaches a server, and the connection is closed.
+	//
+	// MaxBodySize bounds a request body: a larger Content-Length gets 413
+	// at once; a chunked body gets 413 (and the server connection is
+	// aborted) as soon as its chunk sizes add up past it. Default 0
+	// (no limit; bodies stream through in bounded memory either way).
+	MaxBodySize Size `toml:"max_body_size"`
 	// MaxHeadSize bounds a request head (request line, fields and the
 	// final CRLF): 431 beyond it. 1k to 64k. Default 15k (15360, HAProxy's
 	// tune.bufsize minus tune.maxrewrite).
