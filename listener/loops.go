@@ -41,28 +41,6 @@ func NewLoops(n int, log zerolog.Logger) (*Loops, error) {
 // Stop closes every connection still on a loop and stops the loops.
 func (l *Loops) Stop() error { return l.cli.Stop() }
 
-// Attach implements session.Loops: bc goes onto the least loaded loop,
-// then fc onto the same one, so both are driven by one goroutine and can
-// write to each other without locks.
-func (l *Loops) Attach(fc, bc session.Conn, front, back session.LoopHandler) (bool, error) {
-	gbc, err := l.cli.EnrollContext(bc, back)
-	if err != nil {
-		fc.Close()
-		return false, err
-	}
-	ch, err := gbc.EventLoop().Enroll(gnet.NewContext(context.Background(), front), fc)
-	if err != nil {
-		fc.Close()
-		gbc.Close()
-		return true, err
-	}
-	if r := <-ch; r.Err != nil {
-		gbc.Close()
-		return true, r.Err
-	}
-	return true, nil
-}
-
 // AttachOne implements session.Loops.
 func (l *Loops) AttachOne(c session.Conn, h session.LoopHandler) error {
 	_, err := l.cli.EnrollContext(c, h)

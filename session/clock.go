@@ -2,13 +2,11 @@ package session
 
 import "time"
 
-// Clock is the session's source of time. Timeouts are computed as absolute
-// deadlines from Now and waited for with NewTimer, so a test can drive them
-// with a fake clock instead of sleeping.
+// Clock is the session's source of time. Timeouts are absolute dates read
+// from Now and waited for with AfterFunc, so a test can drive them with a
+// fake clock (sessiontest.Clock) instead of sleeping.
 type Clock interface {
 	Now() time.Time
-	// NewTimer returns a timer that delivers on C() once d has elapsed.
-	NewTimer(d time.Duration) Timer
 	// AfterFunc calls f on its own goroutine once d has elapsed; C() of
 	// the returned Timer is nil.
 	AfterFunc(d time.Duration, f func()) Timer
@@ -17,7 +15,7 @@ type Clock interface {
 // Timer is the part of *time.Timer the session uses.
 type Timer interface {
 	C() <-chan time.Time
-	// Reset re-arms the timer; the caller has drained C or knows it fired.
+	// Reset re-arms the timer (a due date in the past fires at once).
 	Reset(d time.Duration)
 	Stop() bool
 }
@@ -27,9 +25,6 @@ type SystemClock struct{}
 
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
-
-// NewTimer wraps time.NewTimer.
-func (SystemClock) NewTimer(d time.Duration) Timer { return sysTimer{time.NewTimer(d)} }
 
 // AfterFunc wraps time.AfterFunc.
 func (SystemClock) AfterFunc(d time.Duration, f func()) Timer { return sysTimer{time.AfterFunc(d, f)} }

@@ -3,44 +3,27 @@ package session
 import (
 	"errors"
 	"io"
-	"net"
-	"os"
-	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// Event-loop mode of a TCP session.
-//
-// Once connected, a session's two sockets are attached to one event loop
-// (package listener runs the loops, over gnet). While the traffic is small
-// request/response exchanges, the loop forwards it: one read per readiness
-// event, one write straight to the peer socket, no goroutine and no
-// speculative read. The loop hands the session off to two pump goroutines
-// (pump.go) — and never sees it again — as soon as the loop cannot give the
-// guarantees TCP mode owes its users:
-//   - a write to the peer would block: the pumps provide back-pressure (the
-//     loop cannot stop reading a socket, the pumps simply don't read);
-//   - a read fills the loop's buffer: a bulk flow, which the pumps move with
-//     splice(2);
-//   - one side half-closes: the pumps relay the FIN (shutdown(SHUT_WR)) and
-//     keep the other direction flowing (the loop closes a socket on EOF).
-//
-// The hand-off duplicates both descriptors, closes the loop's copies (which
-// sends no FIN: the duplicates keep the sockets open), and passes along the
-// bytes already read but not yet written. Nothing is ever buffered by the
-// loop library itself: writes go to the peer's descriptor directly.
+// The loop mover: a session's bytes on its event loop (package listener
+// runs the loops, over gnet). A readiness event costs one read(2), done by
+// the loop into its buffer, and the output goes out with one writev(2)
+// straight to the peer's socket: no goroutine, no copy, nothing buffered
+// by the loop library. The loop cannot stop reading a socket, half-close
+// it, or splice, so the session moves to the pumps (pump.go) the first
+// time it needs one of those.
 
 // LoopConn is a connection carried by an event loop, as a session uses it
 // from inside the loop's callbacks. gnet.Conn satisfies it.
 type LoopConn interface {
-	// Next consumes n buffered inbound bytes (n <= 0: all of them). The
-	// slice aliases loop memory and is valid until the callback returns.
-	Next(n int) ([]byte, error)
 	// Peek returns n buffered inbound bytes without consuming them (n <= 0:
-	// all). Same lifetime as Next.
+	// all). The slice aliases loop memory and is valid until the callback
+	// returns or Discard.
 	Peek(n int) ([]byte, error)
-	// Discard consumes n buffered inbound bytes.
+	// Discard consumes n buffered inbound bytes (n <= 0: all).
 	Discard(n int) (int, error)
 	// InboundBuffered returns how many inbound bytes are buffered.
 	InboundBuffered() int
@@ -79,229 +62,342 @@ type LoopHandler interface {
 
 // Loops attaches connections to event loops (package listener, over gnet).
 type Loops interface {
-	// Attach moves bc, then fc, onto one event loop with back and front as
-	// their handlers; it returns once front's OnOpen has run. The net.Conns
-	// are closed either way (the loop holds duplicates). On error, onLoop
-	// tells whether back had been attached (its OnClose then follows).
-	Attach(fc, bc Conn, front, back LoopHandler) (onLoop bool, err error)
 	// AttachOne moves c onto the least loaded loop with handler h and
 	// returns once h's OnOpen has run. c is closed either way.
 	AttachOne(c Conn, h LoopHandler) error
 }
 
-// bulkRead is the read size from which the loop considers a flow bulky and
-// hands it to the splice pumps: a read that filled the loop's whole buffer.
-const bulkRead = 64 << 10
+// event opens an event on the loop: the time is read once, on first use
+// (s.now), and c is the connection whose callback runs (nil for a task).
+func (s *Session) event(c LoopConn) { s.tnow, s.cur, s.bulk, s.closeCur = 0, c, false, false }
 
-// end is one side of a session while it is on an event loop; it is the
-// LoopHandler of that side's connection. Owned by the loop.
-type end struct {
-	s        *Session
-	side     side
-	c        LoopConn // nil until attached
-	l        Loop
-	closed   bool   // the loop closed c
-	closeReq bool   // close c when its running callback returns
-	fd       int    // our duplicate of c's socket once taken, else -1
-	pending  []byte // bytes read from this side, not yet written to the other
-	eof      bool   // this side sent its FIN; all it sent is forwarded or pending
+// eventDone closes an event opened for a connection's callback; it
+// reports whether the session let go of that connection (closed it or
+// handed it off), which the callback then returns so the loop closes it.
+func (s *Session) eventDone() bool {
+	r := s.closeCur
+	s.tnow, s.cur, s.closeCur = 0, nil, false
+	return r
 }
 
-func (e *end) peer() *end { return &e.s.ends[1-e.side] }
-
-// channel returns the channel this end's bytes travel on.
-func (e *end) channel() *pump {
-	if e.side == sideFront {
-		return &e.s.req
+// now returns the time of the current event in unix ns, read once per
+// event (timeouts have millisecond precision; a clock read is a
+// measurable cost per request).
+func (s *Session) now() int64 {
+	if s.tnow == 0 {
+		s.tnow = s.env.Clock.Now().UnixNano()
 	}
-	return &e.s.res
+	return s.tnow
 }
 
-func (e *end) act() *atomicStamp {
-	if e.side == sideFront {
-		return &e.s.fcAct
-	}
-	return &e.s.bcAct
-}
-
-// attached reports whether both sides are on the loop.
-func (s *Session) attached() bool {
-	return s.ends[sideFront].c != nil && s.ends[sideBack].c != nil
-}
-
-// loopDone reports whether the loop is no longer in charge of s.
-func (s *Session) loopDone() bool { return s.handedOff || s.ended }
-
-// OnOpen implements LoopHandler.
+// OnOpen implements LoopHandler: the client connection is on the loop (the
+// first time, or back after a hand-off), or a server connection came
+// back after one.
 func (e *end) OnOpen(c LoopConn, l Loop) bool {
 	s := e.s
-	s.cur, s.tnow = c, 0
-	r := e.onOpen(c, l)
-	s.cur, s.tnow = nil, 0
-	return r
-}
-
-func (e *end) onOpen(c LoopConn, l Loop) bool {
-	s := e.s
-	e.c, e.l, e.closed, e.closeReq = c, l, false, false
-	if s.loopDone() {
+	if s.ended || s.closing {
 		return true
 	}
-	if s.httpOn {
-		switch {
-		case s.reattach && e.side == sideFront:
-			s.reattach = false
-			s.httpReattached()
-		case s.reattach:
-			// The server connection is back; the front follows.
-		case e.side == sideFront:
-			s.loop = l
-			s.httpFrontOpen()
-		case s.httpBackOpen(c):
-			e.closeReq = true
-		}
-		return e.closeReq || (s.loopDone() && e.c == c)
-	}
-	if e.side == sideBack {
-		return false // the front follows
-	}
-	s.loop = l
-	now := s.fe.Env.Clock.Now().UnixNano()
-	s.fcAct.Store(now)
-	s.bcAct.Store(now)
-	s.fe.Env.register(s)
-	b := &s.ends[sideBack]
+	s.event(c)
+	e.lc = c
 	switch {
-	case b.eof:
-		// The server answered and half-closed before the client was
-		// attached: relay both on the pumps.
-		s.handoff(c)
-		return true
-	case b.c.InboundBuffered() > 0:
-		// It answered before the client was attached: forward that now.
-		// onTraffic may hand off or abort; then it asks for b.c to be
-		// closed, which is ours to do here.
-		if b.onTraffic(b.c) && b.c != nil && !b.closed {
-			b.l.CloseNow(b.c)
-		}
+	case s.loop == nil:
+		s.loop = l
+		s.started()
+	case s.mode == reloading && e.side == sideFront:
+		s.mode = onLoop
+		s.process()
 	}
-	if !s.loopDone() {
-		s.armLoopTimer()
-	}
-	return e.closeReq || (s.loopDone() && e.c == c)
+	return s.eventDone()
 }
 
-// OnTraffic implements LoopHandler: forward what arrived to the peer.
+// OnTraffic implements LoopHandler: bytes arrived on this end.
 func (e *end) OnTraffic(c LoopConn) bool {
 	s := e.s
-	s.cur, s.tnow = c, 0
-	r := e.onTraffic(c)
-	s.cur, s.tnow = nil, 0
-	return r
+	if c != e.lc || s.ended || s.closing {
+		return true
+	}
+	s.event(c)
+	e.act.Store(s.now())
+	s.bulk = c.InboundBuffered() >= bulkRead
+	s.process()
+	if s.bulk && !s.ended && !s.closing && s.mode == onLoop && s.wantsSplice() {
+		s.toPumps()
+	}
+	return s.eventDone()
 }
 
-func (e *end) onTraffic(c LoopConn) bool {
+// OnClose implements LoopHandler: the peer closed or reset this end (lb's
+// own closes clear e.lc first, so they are not reported).
+func (e *end) OnClose(c LoopConn, err error) {
 	s := e.s
-	if s.loopDone() || c != e.c {
-		return true
+	if c != e.lc || s.ended {
+		return
 	}
-	if s.httpOn {
-		switch {
-		case e.side == sideFront:
-			s.txn() // a parked session wakes up
-			s.httpFront()
-		case s.http == nil:
-			return true // no transaction: a server connection has nothing to say
-		default:
-			s.httpBack()
-		}
-		// c may have left the session for the idle pool: close it only if
-		// asked, or if the session ended while c was still its own.
-		return e.closeReq || (s.loopDone() && e.c == c)
+	s.event(c)
+	defer s.eventDone()
+	if errors.Is(err, io.EOF) && s.tunnel && !s.closing {
+		// A half-close in a tunnel: keep the socket (the loop closes its
+		// copy, which sends nothing) and go on with the pumps, which relay
+		// the FIN and keep the other direction flowing.
+		e.eof = true
+		s.channelOf(e).shutr = true
+		s.toPumps()
+		s.process()
+		return
 	}
-	if !s.attached() || s.loop == nil {
-		return false // keep the bytes until both sides are attached
+	s.keep(e) // what it sent before its FIN is still its own
+	e.lc, e.open = nil, false
+	if errors.Is(err, io.EOF) {
+		e.eof = true
 	}
-	buf, _ := c.Next(-1)
-	if len(buf) == 0 {
+	s.peerClosed(e, errors.Is(err, io.EOF))
+	s.process()
+}
+
+// channelOf returns the channel e produces.
+func (s *Session) channelOf(e *end) *channel {
+	if e.side == sideFront {
+		return &s.req
+	}
+	return &s.res
+}
+
+// consumerOf returns the end c's output goes to.
+func (s *Session) consumerOf(c *channel) *end {
+	if c == &s.req {
+		return &s.bc
+	}
+	return &s.fc
+}
+
+// producerOf returns the end c's input comes from.
+func (s *Session) producerOf(c *channel) *end {
+	if c == &s.req {
+		return &s.fc
+	}
+	return &s.bc
+}
+
+// input returns c's input with its committed bytes first: the own buffer
+// when it holds bytes (then the loop buffer's bytes are moved into it, so
+// the analyzers see one slice), else the producer's loop buffer. The slice
+// is valid until the callback returns or the next consume.
+func (s *Session) input(c *channel) []byte {
+	p := s.producerOf(c)
+	if p.lc == nil {
+		return c.own[c.ownOff:]
+	}
+	if !c.hasOwn() {
+		b, _ := p.lc.Peek(-1)
+		return b
+	}
+	if n := p.lc.InboundBuffered(); n > 0 {
+		b, _ := p.lc.Peek(-1)
+		c.keep(b)
+		p.lc.Discard(n)
+	}
+	return c.own[c.ownOff:]
+}
+
+// inputWaiting reports whether c has input bytes not committed yet.
+func (s *Session) inputWaiting(c *channel) bool {
+	n := len(c.own) - c.ownOff
+	if p := s.producerOf(c); p.lc != nil {
+		n += p.lc.InboundBuffered()
+	}
+	return n > c.fwd
+}
+
+// consume drops n bytes from the start of c's input (analyzed and
+// replaced, or written).
+func (s *Session) consume(c *channel, n int) {
+	if n <= 0 {
+		return
+	}
+	if c.hasOwn() {
+		c.dropOwn(n)
+		return
+	}
+	if p := s.producerOf(c); p.lc != nil {
+		p.lc.Discard(n)
+	}
+}
+
+// dropInput drops all of c's input, committed or not.
+func (s *Session) dropInput(c *channel) {
+	c.fwd = 0
+	c.releaseOwn()
+	if p := s.producerOf(c); p.lc != nil {
+		p.lc.Discard(-1)
+	}
+}
+
+// discardInput drops what the client sends while lb lingers or gave up
+// its request.
+func (s *Session) discardInput(c *channel) {
+	if c.pump == nil {
+		s.dropInput(c)
+	}
+	// On the pumps, reads keep coming into own and are dropped as they
+	// report (pumpReported).
+}
+
+// flush moves the committed output of both channels: on the loop with one
+// writev per channel, on the pumps as commands. It reports whether it
+// wrote out all of a channel's output (then the transaction may have
+// ended).
+func (s *Session) flush() bool {
+	if s.ended || s.mode == reloading {
 		return false
 	}
-	now := s.now()
-	e.act().Store(now)
-	p := e.peer()
-	w, err := writeFd(p.c.Fd(), buf)
+	if s.mode == onPumps {
+		s.schedule(s.req.pump)
+		s.schedule(s.res.pump)
+		return false
+	}
+	a := s.flushLoop(&s.req)
+	b := s.flushLoop(&s.res)
+	return a || b
+}
+
+// flushLoop writes c's output to its consumer's socket, as much as it
+// takes; the rest goes to the pumps, which wait for room. It reports
+// whether it wrote all of it.
+func (s *Session) flushLoop(c *channel) bool {
+	dst := s.consumerOf(c)
+	if !c.pending() || dst.lc == nil || s.mode != onLoop || s.closing {
+		return false
+	}
+	in := s.input(c)
+	h := c.head[c.headOff:]
+	w, err := writev2(dst.lc.Fd(), h, in[:c.fwd])
 	if w > 0 {
-		e.channel().bytes.Add(int64(w))
-		p.act().Store(now)
+		dst.act.Store(s.now())
+		c.bytes += int64(w)
+		n := c.wroteHead(w)
+		c.fwd -= n
+		s.consume(c, n)
 	}
-	if err != nil {
-		s.abortLoop(Term{causeOf(p.side), PhaseData}, c)
-		return true
-	}
-	if w < len(buf) {
-		// The peer is slower: the pumps take over and read no more from
-		// this side until the peer drained what it has.
-		e.pending = append([]byte(nil), buf[w:]...)
-		s.handoff(c)
-		return true
-	}
-	if len(buf) >= bulkRead {
-		s.handoff(c)
+	switch {
+	case err != nil:
+		s.writeFailed(dst)
+	case c.pending():
+		// The consumer reads slower than its peer writes: the pumps give
+		// back-pressure (they do not read while they cannot write).
+		s.toPumps()
+	default:
 		return true
 	}
 	return false
 }
 
-// OnClose implements LoopHandler.
-func (e *end) OnClose(c LoopConn, err error) {
-	s := e.s
-	s.cur, s.tnow = c, 0
-	e.onClose(c, err)
-	s.cur, s.tnow = nil, 0
+// writev2 writes a then b to a non-blocking socket with writev(2), until
+// done or the socket is full; err is nil when it is full (the count
+// tells).
+func writev2(fd int, a, b []byte) (int, error) {
+	total := 0
+	for len(a)+len(b) > 0 {
+		var iov [2]unix.Iovec
+		n := 0
+		for _, p := range [2][]byte{a, b} {
+			if len(p) > 0 {
+				iov[n].Base = &p[0]
+				iov[n].SetLen(len(p))
+				n++
+			}
+		}
+		r, _, e := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+		switch e {
+		case 0:
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return total, nil
+		default:
+			return total, e
+		}
+		w := int(r)
+		total += w
+		if w < len(a) {
+			a = a[w:]
+			continue
+		}
+		b = b[w-len(a):]
+		a = nil
+	}
+	return total, nil
 }
 
-func (e *end) onClose(c LoopConn, err error) {
-	s := e.s
-	if c != e.c {
-		return // an earlier connection of this end (HTTP server side)
+// closeEnd closes an end's connection, now, or when its running callback
+// returns; its OnClose is then not reported (e.lc is cleared first).
+func (s *Session) closeEnd(e *end) {
+	e.open = false
+	if c := e.lc; c != nil {
+		e.lc = nil
+		if c == s.cur {
+			s.closeCur = true
+		} else {
+			s.loop.CloseNow(c)
+		}
 	}
-	e.closed = true
-	if s.loopDone() {
+	if e.nc != nil {
+		e.nc.Close()
+		e.nc = nil
+	}
+}
+
+// shutWrite half-closes the consumer dst of c (a FIN relayed, or the end
+// of an answer before lingering).
+func (s *Session) shutWrite(c *channel, dst *end) {
+	c.shutw = true
+	switch {
+	case dst.lc != nil:
+		unix.Shutdown(dst.lc.Fd(), unix.SHUT_WR)
+	case dst.nc != nil:
+		dst.nc.CloseWrite()
+	}
+}
+
+// keep moves the bytes a loop connection still buffers into its channel's
+// own buffer (the connection is about to leave the loop).
+func (s *Session) keep(e *end) {
+	if e.lc == nil {
 		return
 	}
-	if s.httpOn {
-		if s.http == nil { // parked between two requests
-			if e.side == sideFront {
-				s.abortLoop(TermNormal, nil)
-			}
-			return
-		}
-		s.httpClose(e, err)
-		return
+	if n := e.lc.InboundBuffered(); n > 0 {
+		b, _ := e.lc.Peek(-1)
+		s.channelOf(e).keep(b)
+		e.lc.Discard(n)
 	}
-	if errors.Is(err, io.EOF) && s.fe.Env.ctx.Err() == nil {
-		// A half-close: keep the socket (the loop closes its copy, which
-		// sends nothing) so the other direction can go on.
-		if n := c.InboundBuffered(); n > 0 {
-			b, _ := c.Next(-1)
-			e.pending = append(e.pending, b...)
+}
+
+// writeFailed handles an error writing to dst (reset, broken pipe).
+func (s *Session) writeFailed(dst *end) {
+	s.closeEnd(dst)
+	s.peerClosed(dst, false)
+}
+
+// peerClosed reacts to an end's peer closing (eof: a clean FIN; else an
+// error).
+func (s *Session) peerClosed(e *end, eof bool) {
+	c := s.channelOf(e)
+	c.shutr = true
+	switch {
+	case s.closing || s.ended:
+	case s.stop != goOn || s.linger != 0:
+		if e.side == sideFront {
+			s.abort(TermNormal) // the transaction keeps its own code
 		}
-		fd, derr := c.Dup()
-		if derr != nil {
-			s.abortLoop(Term{CauseResource, PhaseData}, c)
-			return
+	case s.tunnel:
+		if !eof {
+			s.abort(Term{causeOf(e.side), PhaseData})
 		}
-		e.fd, e.eof = fd, true
-		if s.attached() && s.loop != nil {
-			s.handoff(c)
-		}
-		return // else the front's OnOpen hands off
+	case e.side == sideFront:
+		s.onClientEOF()
+	default:
+		s.onServerEOF()
 	}
-	t := Term{causeOf(e.side), PhaseData}
-	if s.fe.Env.ctx.Err() != nil {
-		t.Cause = CauseKilled
-	}
-	s.abortLoop(t, c)
 }
 
 func causeOf(sd side) Cause {
@@ -311,191 +407,16 @@ func causeOf(sd side) Cause {
 	return CauseServerAbort
 }
 
-// writeFd writes b to a non-blocking socket until done or EAGAIN; err is
-// nil on EAGAIN (w < len(b) tells).
-func writeFd(fd int, b []byte) (w int, err error) {
-	for w < len(b) {
-		n, e := unix.Write(fd, b[w:])
-		switch e {
-		case nil:
-			w += n
-		case unix.EINTR:
-		case unix.EAGAIN:
-			return w, nil
-		default:
-			return w, e
-		}
+// wantsSplice reports whether the flow is one the pumps move better: a
+// tunnel, or a body whose rest may pass without analysis and is large.
+func (s *Session) wantsSplice() bool {
+	if s.tunnel {
+		return true
 	}
-	return w, nil
-}
-
-// handoff moves the session from the loop to pump goroutines. cur is the
-// connection whose callback is running (the loop closes it on return), or
-// nil. Loop only.
-func (s *Session) handoff(cur LoopConn) {
-	if cur == nil {
-		cur = s.cur
+	t := s.t
+	if t == nil {
+		return false
 	}
-	s.handedOff = true
-	s.stopLoopTimer()
-	for i := range s.ends {
-		e := &s.ends[i]
-		if e.fd < 0 {
-			fd, err := e.c.Dup()
-			if err != nil {
-				s.handedOff = false
-				s.abortLoop(Term{CauseResource, PhaseData}, cur)
-				return
-			}
-			e.fd = fd
-		}
-	}
-	for i := range s.ends {
-		if e := &s.ends[i]; e.c != nil && e.c != cur && !e.closed {
-			s.closeEnd(e)
-		}
-	}
-	s.fe.Env.unregister(s)
-	// Start the goroutine from a loop task, which runs after the current
-	// callback and the closes it triggers: from then on the loop never
-	// touches the session.
-	if err := s.loop.Execute(func() { go s.afterHandoff() }); err != nil {
-		go s.afterHandoff()
-	}
-}
-
-// afterHandoff is the session goroutine again, after a hand-off.
-func (s *Session) afterHandoff() {
-	fc, err1 := fdConn(s.ends[sideFront].fd)
-	bc, err2 := fdConn(s.ends[sideBack].fd)
-	s.ends[sideFront].fd, s.ends[sideBack].fd = -1, -1
-	if err1 != nil || err2 != nil {
-		for _, c := range []Conn{fc, bc} {
-			if c != nil {
-				c.Close()
-			}
-		}
-		s.term = Term{CauseResource, PhaseData}
-		s.finish()
-		return
-	}
-	s.fc, s.bc = fc, bc
-	if s.http != nil {
-		if !s.httpAfterHandoff() {
-			s.finish()
-		}
-		return
-	}
-	s.req.pending, s.req.srcEOF = s.ends[sideFront].pending, s.ends[sideFront].eof
-	s.res.pending, s.res.srcEOF = s.ends[sideBack].pending, s.ends[sideBack].eof
-	s.forward()
-	s.finish()
-}
-
-// fdConn makes a Go connection of a descriptor it takes ownership of.
-func fdConn(fd int) (Conn, error) {
-	f := os.NewFile(uintptr(fd), "")
-	c, err := net.FileConn(f) // duplicates fd again
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	tc, ok := c.(*net.TCPConn)
-	if !ok {
-		c.Close()
-		return nil, errors.New("session: not a TCP socket")
-	}
-	return tc, nil
-}
-
-// abortLoop ends a session that is on the loop: every loop connection but
-// cur (which its callback closes on return) is closed now. Loop only.
-func (s *Session) abortLoop(t Term, cur LoopConn) {
-	if s.loopDone() {
-		return
-	}
-	if cur == nil {
-		cur = s.cur
-	}
-	s.ended = true
-	s.term = t
-	s.stopLoopTimer()
-	for i := range s.ends {
-		e := &s.ends[i]
-		if e.c != nil && e.c != cur && !e.closed {
-			s.closeEnd(e)
-		}
-		if e.fd >= 0 {
-			unix.Close(e.fd)
-			e.fd = -1
-		}
-	}
-	s.fe.Env.unregister(s)
-	s.finish()
-}
-
-// closeEnd closes an end's connection: now, or, if its own callback is
-// running, when that callback returns. Loop only.
-func (s *Session) closeEnd(e *end) {
-	if e.c == nil || e.closed {
-		return
-	}
-	c := e.c
-	e.c = nil // its OnClose, now or later, is then ignored as stale
-	if c == s.cur {
-		e.closeReq = true
-		return
-	}
-	e.l.CloseNow(c)
-}
-
-// armLoopTimer (re)starts the session's single timeout timer for the next
-// deadline. Loop only.
-func (s *Session) armLoopTimer() {
-	var (
-		at int64
-		ok bool
-	)
-	if s.httpOn {
-		at, _, ok = s.httpDeadline()
-	} else {
-		at, _, ok = s.deadline()
-	}
-	if !ok {
-		return
-	}
-	d := time.Duration(at - s.fe.Env.Clock.Now().UnixNano())
-	if s.loopTimer != nil {
-		s.loopTimer.Reset(d)
-		return
-	}
-	s.loopTimer = s.fe.Env.Clock.AfterFunc(d, func() {
-		// Timer goroutine: hop onto the loop.
-		_ = s.loop.Execute(s.onLoopTimer)
-	})
-}
-
-func (s *Session) stopLoopTimer() {
-	if s.loopTimer != nil {
-		s.loopTimer.Stop()
-	}
-}
-
-// onLoopTimer checks the deadlines on the loop: re-arm, or time out.
-func (s *Session) onLoopTimer() {
-	s.tnow = 0
-	defer func() { s.tnow = 0 }()
-	if s.loopDone() {
-		return
-	}
-	if s.httpOn {
-		s.httpTimer()
-		return
-	}
-	at, cause, _ := s.deadline()
-	if left := at - s.fe.Env.Clock.Now().UnixNano(); left > 0 {
-		s.loopTimer.Reset(time.Duration(left))
-		return
-	}
-	s.abortLoop(Term{cause, PhaseData}, nil)
+	big := func(n int64) bool { return n < 0 || n >= bulkRead }
+	return big(t.a.ResBody.Passthrough()) && s.res.an != 0 || big(t.a.ReqBody.Passthrough()) && s.req.an != 0
 }

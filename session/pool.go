@@ -161,6 +161,26 @@ func (ic *idleConn) OnTraffic(LoopConn) bool {
 // OnClose: the server closed an idle connection.
 func (ic *idleConn) OnClose(LoopConn, error) { ic.pool.remove(ic) }
 
+// poolAdopt is the handler of an idle server connection coming back onto
+// a loop after a transaction on the pumps: its OnOpen pools it (or closes
+// it when the pool is full).
+type poolAdopt struct {
+	env  *Env
+	srv  *backend.Server
+	max  int
+	idle time.Duration
+}
+
+// OnOpen implements LoopHandler.
+func (h *poolAdopt) OnOpen(c LoopConn, l Loop) bool {
+	return !h.env.poolFor(l).put(h.srv, c, l, h.env.Clock.Now().UnixNano(), h.max, h.idle)
+}
+
+// OnTraffic and OnClose cannot come before OnOpen hands the connection
+// to the pool (its handler from then on).
+func (h *poolAdopt) OnTraffic(LoopConn) bool { return true }
+func (h *poolAdopt) OnClose(LoopConn, error) {}
+
 // IdleConns returns the idle server connections pooled (metrics).
 func (e *Env) IdleConns() int64 { return e.idle.Load() }
 

@@ -2,233 +2,333 @@ package session
 
 import (
 	"errors"
+	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// bufSize is the size of a channel's user-space buffer, borrowed from
-// bufPool only while bytes are in flight (HAProxy's tune.bufsize).
-const bufSize = 16 << 10
+// The pump mover: a session's bytes on two goroutines with blocking I/O
+// (Go's netpoller), one per channel. The loop stays the owner: a pump
+// executes one command at a time (write these bytes, forward up to n
+// bytes straight from its source to its destination, read once for the
+// analyzers), then posts a report to the loop, where the session applies
+// it and decides the next command. A pump reads only after it wrote all
+// it was given, so a slow reader slows its writer through TCP flow
+// control and memory stays bounded by the channel's buffer (or one kernel
+// pipe); a forward switches to splice(2) once a read fills the copy
+// buffer (HAProxy's splice-auto) and a pipe is free.
+//
+// A pump has no deadlines: the session's expiries (expiry.go) and aborts
+// kick it (a deadline in the past on the sockets it uses), and it reports
+// at once. Each pump is owned by its session, started by toPumps and
+// stopped (its command channel closed) once idle, by backToLoop or finish.
 
 // spliceChunk is the most one splice(2) call moves into a pipe.
 const spliceChunk = 1 << 20
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, bufSize); return &b }}
-
-// side names the socket an error came from.
-type side uint8
-
-const (
-	sideFront side = iota // fc, the client connection
-	sideBack              // bc, the server connection
-)
-
-// pump forwards one channel, from src to dst, until src reaches EOF (then it
-// half-closes dst), an I/O error, or the session closes the sockets.
-//
-// It starts by copying through a pooled buffer that it holds only while
-// bytes are in flight (an idle or parked channel holds none), and switches to
-// kernel splice for the rest of its life once a read fills the whole buffer
-// (HAProxy's splice-auto heuristic) and the pipe pool grants a pipe. Either
-// way it reads again only once everything read was written, so a slow
-// reader slows the writer through TCP flow control and memory stays bounded
-// by one buffer (or one kernel pipe) per channel.
+// pump is one channel's I/O agent. Its fields are the owner's but for
+// those the comments say the pump goroutine writes.
 type pump struct {
-	src, dst       syscall.RawConn
-	srcSide        side
-	dstSide        side
-	closeWrite     func() error  // half-closes dst
-	srcAct, dstAct *atomic.Int64 // activity stamps (unix ns) of src's and dst's sockets
-	clock          Clock
-	pipes          *PipePool
+	s    *Session
+	c    *channel
+	cmds chan pumpCmd // owner -> pump; closed to stop it
+	busy bool         // a command is out (owner)
+	// rep is the last command's report: written by the pump before it
+	// posts done; read by the owner in done.
+	rep  pumpReport
+	done func() // the report's task on the loop, bound once
 
-	bytes   atomic.Int64 // atomic: bytes forwarded; read by the session at close
-	spliced atomic.Int64 // atomic: of which through splice
+	mu     sync.Mutex // guards kicked and the deadlines of the sockets in use
+	kicked bool
 
-	// Set by the event loop before a hand-off (see loop.go), read by the
-	// pump goroutine after: pending holds bytes read from src but not yet
-	// written to dst; srcEOF means src already sent its FIN, so after
-	// pending the channel ends (half-closing dst).
-	pending []byte
-	srcEOF  bool
+	// atomic: the running command's progress, read by the expiry model.
+	moved   atomic.Int64 // bytes forwarded so far
+	waitDst atomic.Int64 // unix ns since the pump waits for room on dst; 0 when not
+	blocked atomic.Int64 // ns spent waiting for room on dst since the channel's body started
 }
 
-// pumpResult reports how a pump ended: err is nil after a clean EOF that was
-// passed on as a half-close; otherwise errSide tells which socket failed.
-type pumpResult struct {
-	p       *pump
-	err     error
+// pumpCmd is one command. The byte slices are lent to the pump until its
+// report: the owner neither moves nor overwrites them meanwhile.
+type pumpCmd struct {
+	src, dst Conn      // the channel's producer and consumer connections (nil: none)
+	out      [2][]byte // write these first
+	forward  int64     // then move up to this many bytes from src to dst (-1: until src's EOF)
+	into     []byte    // then read once into into[:cap] (cap 0: no read)
+	shutw    bool      // finally half-close dst (relay a FIN)
+}
+
+// pumpReport is what a command did; it stops at the first EOF, error or
+// kick.
+type pumpReport struct {
+	wrote   int   // bytes of out written
+	moved   int64 // bytes forwarded
+	spliced int64 // of which with splice
+	read    int   // bytes read into into
+	eof     bool  // src sent its FIN
+	err     error // an I/O error on errSide
 	errSide side
+	kicked  bool
 }
 
-// run forwards until the end and reports on done. It is the pump
-// goroutine's body; the session owns the goroutine and stops it by closing
-// the sockets.
-func (p *pump) run(done chan<- pumpResult) {
-	r := pumpResult{p: p}
-	if e := p.forward(); e != nil {
-		r.err, r.errSide = e.err, e.side
-	}
-	done <- r
+// newPump makes the pump of c and starts its goroutine.
+func (s *Session) newPump(c *channel) *pump {
+	p := &pump{s: s, c: c, cmds: make(chan pumpCmd, 1)}
+	p.done = func() { s.pumpReported(p) }
+	go p.run()
+	return p
 }
 
-func (p *pump) forward() *sideErr {
-	if len(p.pending) > 0 {
-		b := p.pending
-		p.pending = nil
-		if err := writeAll(p.dst, b); err != nil {
-			return &sideErr{err, p.dstSide}
+// run is the pump goroutine's body: commands until the channel closes.
+func (p *pump) run() {
+	for cmd := range p.cmds {
+		p.rep = p.exec(&cmd)
+		if p.s.loop.Execute(p.done) != nil {
+			// The loop is gone (the process stops): nothing will read the
+			// report; the sockets close with the process.
+			return
 		}
-		p.dstAct.Store(p.clock.Now().UnixNano())
-		p.bytes.Add(int64(len(b)))
 	}
-	if p.srcEOF {
-		return p.eof()
+}
+
+// srcSide and dstSide are the ends a pump reads and writes.
+func (p *pump) srcSide() side {
+	if p.c == &p.s.req {
+		return sideFront
 	}
-	for {
-		n, full, err := p.copyOnce()
+	return sideBack
+}
+
+func (p *pump) dstSide() side { return 1 - p.srcSide() }
+
+// exec runs one command.
+func (p *pump) exec(cmd *pumpCmd) (r pumpReport) {
+	p.clearKick(cmd)
+	p.moved.Store(0)
+	src, dst := p.s.endOf(p.srcSide()), p.s.endOf(p.dstSide())
+	for _, b := range cmd.out {
+		if len(b) == 0 {
+			continue
+		}
+		n, err := p.write(cmd.dst, &dst.act, b)
+		r.wrote += n
 		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return p.eof()
-		}
-		if full && p.pipes != nil {
-			if pp, ok := p.pipes.Get(); ok {
-				return p.spliceLoop(pp)
-			}
+			return p.failed(r, err, p.dstSide())
 		}
 	}
-}
-
-// eof passes a clean end of stream on as a half-close of dst.
-func (p *pump) eof() *sideErr {
-	if err := p.closeWrite(); err != nil && !errors.Is(err, syscall.ENOTCONN) {
-		return &sideErr{err, p.dstSide}
+	if cmd.forward != 0 {
+		if !p.forward(cmd, &src.act, &dst.act, &r) {
+			return r
+		}
 	}
-	return nil
+	if cap(cmd.into) > 0 {
+		n, err := p.read(cmd.src, cmd.into[:cap(cmd.into)])
+		r.read = n
+		switch {
+		case err != nil:
+			return p.failed(r, err, p.srcSide())
+		case n == 0:
+			r.eof = true
+			return r
+		}
+		src.act.Store(p.s.env.Clock.Now().UnixNano())
+	}
+	if cmd.shutw && cmd.dst != nil {
+		if err := cmd.dst.CloseWrite(); err != nil && !errors.Is(err, syscall.ENOTCONN) {
+			return p.failed(r, err, p.dstSide())
+		}
+	}
+	return r
 }
 
-type sideErr struct {
-	err  error
-	side side
+// failed records err, or a kick.
+func (p *pump) failed(r pumpReport, err error, sd side) pumpReport {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		p.mu.Lock()
+		k := p.kicked
+		p.mu.Unlock()
+		if k {
+			r.kicked = true
+			return r
+		}
+	}
+	r.err, r.errSide = err, sd
+	return r
 }
 
-// copyOnce reads once from src into a pooled buffer and writes it all to
-// dst. It returns the byte count (0 = EOF) and whether the read filled the
-// buffer.
-func (p *pump) copyOnce() (int, bool, *sideErr) {
-	var (
-		bp   *[]byte
-		n    int
-		rerr error
-	)
-	err := p.src.Read(func(fd uintptr) bool {
-		if bp == nil {
-			bp = bufPool.Get().(*[]byte)
+// forward moves up to cmd.forward bytes (all until EOF when -1), copying
+// through a pooled buffer held only while bytes are in flight, then
+// splicing once a read fills it. It reports false when it stopped early
+// (EOF, error, kick: r says which).
+func (p *pump) forward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport) bool {
+	left := cmd.forward
+	srcRC, err1 := cmd.src.SyscallConn()
+	dstRC, err2 := cmd.dst.SyscallConn()
+	if err1 != nil || err2 != nil {
+		*r = p.failed(*r, errors.Join(err1, err2), p.srcSide())
+		return false
+	}
+	for left != 0 {
+		limit := bufSize
+		if left > 0 && left < int64(limit) {
+			limit = int(left)
 		}
-		for {
-			n, rerr = unix.Read(int(fd), *bp)
-			if rerr != unix.EINTR {
-				break
-			}
-		}
-		if rerr == unix.EAGAIN {
-			// Park without holding the buffer.
+		bp := bufPool.Get().(*[]byte)
+		n, err := readRaw(srcRC, (*bp)[:limit])
+		if err != nil || n == 0 {
 			bufPool.Put(bp)
-			bp = nil
+			if err != nil {
+				*r = p.failed(*r, err, p.srcSide())
+			} else {
+				r.eof = true
+			}
 			return false
 		}
-		return true
-	})
-	if err == nil {
-		err = rerr
-	}
-	if err != nil {
-		if bp != nil {
-			bufPool.Put(bp)
-		}
-		return 0, false, &sideErr{err, p.srcSide}
-	}
-	if n <= 0 {
+		now := p.s.env.Clock.Now().UnixNano()
+		srcAct.Store(now)
+		w, err := p.writeRaw(dstRC, dstAct, (*bp)[:n])
 		bufPool.Put(bp)
-		return 0, false, nil
+		r.moved += int64(w)
+		p.moved.Add(int64(w))
+		if err != nil {
+			*r = p.failed(*r, err, p.dstSide())
+			return false
+		}
+		if left > 0 {
+			left -= int64(n)
+		}
+		if n == bufSize && left != 0 && p.s.env.Pipes != nil {
+			if pp, ok := p.s.env.Pipes.Get(); ok {
+				return p.splice(srcRC, dstRC, srcAct, dstAct, pp, left, r)
+			}
+		}
 	}
-	p.srcAct.Store(p.clock.Now().UnixNano())
-	err = writeAll(p.dst, (*bp)[:n])
-	bufPool.Put(bp)
-	if err != nil {
-		return 0, false, &sideErr{err, p.dstSide}
-	}
-	p.dstAct.Store(p.clock.Now().UnixNano())
-	p.bytes.Add(int64(n))
-	return n, n == bufSize, nil
+	return true
 }
 
-// spliceLoop forwards through the kernel pipe pp until EOF or error, then
-// returns the pipe to the pool.
-func (p *pump) spliceLoop(pp pipe) *sideErr {
+// splice forwards through the kernel pipe pp, up to left bytes (-1: until
+// EOF), then returns the pipe.
+func (p *pump) splice(srcRC, dstRC syscall.RawConn, srcAct, dstAct *atomic.Int64, pp pipe, left int64, r *pumpReport) bool {
 	clean := true
-	defer func() { p.pipes.Put(pp, clean) }()
-	for {
+	defer func() { p.s.env.Pipes.Put(pp, clean) }()
+	for left != 0 {
+		chunk := spliceChunk
+		if left > 0 && left < int64(chunk) {
+			chunk = int(left)
+		}
 		var (
 			n    int
 			rerr error
 		)
-		err := p.src.Read(func(fd uintptr) bool {
+		err := srcRC.Read(func(fd uintptr) bool {
 			for {
 				var m int64
-				m, rerr = unix.Splice(int(fd), nil, pp.w, nil, spliceChunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+				m, rerr = unix.Splice(int(fd), nil, pp.w, nil, chunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 				n = int(m)
 				if rerr != unix.EINTR {
 					break
 				}
 			}
-			// The pipe is empty here, so EAGAIN means the socket is.
-			return rerr != unix.EAGAIN
+			return rerr != unix.EAGAIN // the pipe is empty here, so EAGAIN means the socket is
 		})
 		if err == nil {
 			err = rerr
 		}
 		if err != nil {
-			return &sideErr{err, p.srcSide}
+			*r = p.failed(*r, err, p.srcSide())
+			return false
 		}
 		if n == 0 {
-			return p.eof()
+			r.eof = true
+			return false
 		}
-		p.srcAct.Store(p.clock.Now().UnixNano())
+		srcAct.Store(p.s.env.Clock.Now().UnixNano())
 		clean = false
-		left := n
-		err = writeLoop(p.dst, left, func(fd, left int) (int, error) {
+		err = p.writeLoop(dstRC, dstAct, n, func(fd, left int) (int, error) {
 			m, e := unix.Splice(pp.r, nil, fd, nil, left, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
 			return int(m), e
 		})
 		if err != nil {
-			return &sideErr{err, p.dstSide}
+			*r = p.failed(*r, err, p.dstSide())
+			return false
 		}
 		clean = true
-		p.dstAct.Store(p.clock.Now().UnixNano())
-		p.bytes.Add(int64(n))
-		p.spliced.Add(int64(n))
+		r.moved += int64(n)
+		r.spliced += int64(n)
+		p.moved.Add(int64(n))
+		if left > 0 {
+			left -= int64(n)
+		}
 	}
+	return true
 }
 
-// writeAll writes b to the socket behind rc, waiting for it to become
-// writable as often as needed.
-func writeAll(rc syscall.RawConn, b []byte) error {
-	total := len(b)
-	return writeLoop(rc, total, func(fd, left int) (int, error) {
-		return unix.Write(fd, b[total-left:])
+// read reads once into b from c.
+func (p *pump) read(c Conn, b []byte) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	return readRaw(rc, b)
+}
+
+// readRaw reads once into b, waiting in the poller while nothing is there
+// (without holding a pooled buffer: the caller's b is its own).
+func readRaw(rc syscall.RawConn, b []byte) (int, error) {
+	var (
+		n    int
+		rerr error
+	)
+	err := rc.Read(func(fd uintptr) bool {
+		for {
+			n, rerr = unix.Read(int(fd), b)
+			if rerr != unix.EINTR {
+				break
+			}
+		}
+		return rerr != unix.EAGAIN
 	})
+	if err == nil {
+		err = rerr
+	}
+	if n < 0 {
+		n = 0
+	}
+	return n, err
 }
 
-// writeLoop calls write until it has moved n bytes to the socket behind
-// rc (write gets the descriptor and the bytes left, and returns what it
-// moved), parking in the poller whenever the socket is full.
-func writeLoop(rc syscall.RawConn, n int, write func(fd, left int) (int, error)) error {
+// write writes all of b to c.
+func (p *pump) write(c Conn, act *atomic.Int64, b []byte) (int, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	return p.writeRaw(rc, act, b)
+}
+
+// writeRaw writes all of b, stamping act at every progress.
+func (p *pump) writeRaw(rc syscall.RawConn, act *atomic.Int64, b []byte) (int, error) {
+	total := len(b)
+	left := total
+	err := p.writeLoop(rc, act, total, func(fd, l int) (int, error) {
+		n, e := unix.Write(fd, b[total-l:])
+		if e == nil {
+			left = l - n
+		}
+		return n, e
+	})
+	return total - left, err
+}
+
+// writeLoop calls write until it moved n bytes to the socket behind rc
+// (write gets the descriptor and the bytes left, and returns what it
+// moved), waiting in the poller whenever the socket is full: that wait is
+// timed as waiting on dst.
+func (p *pump) writeLoop(rc syscall.RawConn, act *atomic.Int64, n int, write func(fd, left int) (int, error)) error {
 	var werr error
 	err := rc.Write(func(fd uintptr) bool {
 		for n > 0 {
@@ -236,8 +336,12 @@ func writeLoop(rc syscall.RawConn, n int, write func(fd, left int) (int, error))
 			switch e {
 			case nil:
 				n -= m
+				p.progress(act)
 			case unix.EINTR:
 			case unix.EAGAIN:
+				if p.waitDst.Load() == 0 {
+					p.waitDst.Store(p.s.env.Clock.Now().UnixNano())
+				}
 				return false
 			default:
 				werr = e
@@ -246,8 +350,103 @@ func writeLoop(rc syscall.RawConn, n int, write func(fd, left int) (int, error))
 		}
 		return true
 	})
+	p.progress(act)
 	if err == nil {
 		err = werr
 	}
 	return err
+}
+
+// progress stamps a write's progress and ends a wait for room on dst.
+func (p *pump) progress(act *atomic.Int64) {
+	now := p.s.env.Clock.Now().UnixNano()
+	act.Store(now)
+	if since := p.waitDst.Swap(0); since != 0 {
+		p.blocked.Add(now - since)
+	}
+}
+
+// kick makes the running command stop at once: a deadline in the past on
+// the socket it reads and the one it writes (never the directions the
+// other pump uses). Owner only; a no-op on an idle pump.
+func (p *pump) kick() {
+	if p == nil || !p.busy {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.kicked = true
+	past := time.Unix(1, 0)
+	if c := p.s.endOf(p.srcSide()).nc; c != nil {
+		c.SetReadDeadline(past)
+	}
+	if c := p.s.endOf(p.dstSide()).nc; c != nil {
+		c.SetWriteDeadline(past)
+	}
+}
+
+// clearKick undoes a kick that came after the previous command ended.
+func (p *pump) clearKick(cmd *pumpCmd) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.kicked {
+		return
+	}
+	p.kicked = false
+	if cmd.src != nil {
+		cmd.src.SetReadDeadline(time.Time{})
+	}
+	if cmd.dst != nil {
+		cmd.dst.SetWriteDeadline(time.Time{})
+	}
+}
+
+// waitsDst reports whether the pump waits for room on its destination
+// (nil-safe: false on the loop).
+func (p *pump) waitsDst() bool { return p != nil && p.busy && p.waitDst.Load() != 0 }
+
+// forwarded returns the bytes the running command forwarded so far.
+func (p *pump) forwarded() int64 {
+	if p == nil || !p.busy {
+		return 0
+	}
+	return p.moved.Load()
+}
+
+// blockedNs returns the time spent waiting for room on dst, the current
+// wait included.
+func (p *pump) blockedNs() int64 {
+	if p == nil {
+		return 0
+	}
+	n := p.blocked.Load()
+	if since := p.waitDst.Load(); since != 0 {
+		n += p.s.now() - since
+	}
+	return n
+}
+
+// endOf returns the end of a side. The pump goroutine reads only the
+// ends' act stamps through it (atomics).
+func (s *Session) endOf(sd side) *end {
+	if sd == sideFront {
+		return &s.fc
+	}
+	return &s.bc
+}
+
+// fdConn makes a Go connection of a descriptor it takes ownership of.
+func fdConn(fd int) (Conn, error) {
+	f := os.NewFile(uintptr(fd), "")
+	c, err := net.FileConn(f) // duplicates fd again
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		c.Close()
+		return nil, errors.New("session: not a TCP socket")
+	}
+	return tc, nil
 }

@@ -3,15 +3,17 @@ package session
 import (
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/lb-proxy/lb/config"
 )
 
 func TestEveryStateIsNamed(t *testing.T) {
-	for st := State(0); st < stateEnd; st++ {
+	for st := connState(0); st < csEnd; st++ {
 		if s := st.String(); s == "" || strings.Contains(s, "?") {
-			t.Errorf("State(%d).String() = %q; want a name", st, s)
+			t.Errorf("connState(%d).String() = %q; want a name", st, s)
+		}
+	}
+	for e := expiry(0); e < numExpiries; e++ {
+		if s := e.String(); s == "" || strings.Contains(s, "?") {
+			t.Errorf("expiry(%d).String() = %q; want a name", e, s)
 		}
 	}
 }
@@ -31,39 +33,6 @@ func TestTermString(t *testing.T) {
 	for _, c := range cases {
 		if got := c.t.String(); got != c.want {
 			t.Errorf("%#v.String() = %q; want %q", c.t, got, c.want)
-		}
-	}
-}
-
-// TestDeadline checks how the data-phase timeouts fold into one wake-up.
-func TestDeadline(t *testing.T) {
-	const s = int64(time.Second)
-	d := func(v time.Duration) config.Duration { return config.Duration{Duration: v} }
-	cases := []struct {
-		name                   string
-		client, server, tunnel time.Duration
-		fcAct, bcAct           int64
-		wantAt                 int64
-		wantCause              Cause
-		wantOK                 bool
-	}{
-		{"none", 0, 0, 0, 10 * s, 10 * s, 0, 0, false},
-		{"client first", 5 * time.Second, 30 * time.Second, 0, 10 * s, 10 * s, 15 * s, CauseClientTimeout, true},
-		{"server first", 30 * time.Second, 5 * time.Second, 0, 10 * s, 10 * s, 15 * s, CauseServerTimeout, true},
-		{"client idle longer", 10 * time.Second, 10 * time.Second, 0, 2 * s, 9 * s, 12 * s, CauseClientTimeout, true},
-		{"only server", 0, 10 * time.Second, 0, 2 * s, 9 * s, 19 * s, CauseServerTimeout, true},
-		// The tunnel timeout overrides both and counts from the later stamp.
-		{"tunnel, client quiet", 1 * time.Second, 1 * time.Second, 20 * time.Second, 2 * s, 9 * s, 29 * s, CauseClientTimeout, true},
-		{"tunnel, server quiet", 1 * time.Second, 1 * time.Second, 20 * time.Second, 9 * s, 2 * s, 29 * s, CauseServerTimeout, true},
-	}
-	for _, c := range cases {
-		fe := &Frontend{Timeouts: config.Timeouts{Client: d(c.client)}}
-		ss := &Session{fe: fe, target: &Target{Cfg: &config.Backend{Timeout: config.Timeouts{Server: d(c.server), Tunnel: d(c.tunnel)}}}}
-		ss.fcAct.Store(c.fcAct)
-		ss.bcAct.Store(c.bcAct)
-		at, cause, ok := ss.deadline()
-		if ok != c.wantOK || (ok && (at != c.wantAt || cause != c.wantCause)) {
-			t.Errorf("%s: deadline() = %d, %c, %v; want %d, %c, %v", c.name, at, cause, ok, c.wantAt, c.wantCause, c.wantOK)
 		}
 	}
 }

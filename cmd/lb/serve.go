@@ -208,8 +208,9 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		g.logw = lw
 		g.closers = append(g.closers, lw)
 	}
-	g.env = session.NewEnv(inst.clock, nil, inst.pipes, accessLog)
-	g.env.Loops = inst.loops
+	if g.env, err = session.NewEnv(inst.loops, inst.clock, nil, inst.pipes, accessLog); err != nil {
+		return nil, err
+	}
 	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
 		g.global = prev.global // the same process-wide count goes on
 	} else {
@@ -233,27 +234,20 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 	for _, name := range sortedKeys(cfg.Frontends) {
 		fc := cfg.Frontends[name]
 		fe := &session.Frontend{
-			Name:     name,
-			Mode:     fc.Mode,
-			Timeouts: fc.Timeout,
-			Default:  &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
-			Env:      g.env,
-
-			ForwardedFor:   fc.ForwardedFor,
-			ForwardedProto: fc.ForwardedProto,
-			Forwarded:      fc.Forwarded,
-
-			Limits: analyzer.Limits{MaxHead: int(fc.MaxHeadSize), MaxHeaders: fc.MaxHeaders,
-				MaxTarget: int(fc.MaxTargetSize)},
-			MaxBody: int64(fc.MaxBodySize),
+			Name:        name,
+			Mode:        fc.Mode,
+			Timeouts:    fc.Timeout,
+			BodyMinRate: int64(fc.HTTPBodyMinRate),
+			Default:     &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
+			Env:         g.env,
 		}
-		g.frontends = append(g.frontends, fe)
-		fe.ReqRules, fe.ResRules = rules(fc.HTTPRequest), rules(fc.HTTPResponse)
 		for _, r := range fc.Route {
-			fe.RouteRules = append(fe.RouteRules, analyzer.Route{Host: r.Host, PathPrefix: r.PathPrefix,
-				Header: r.Header, HeaderValue: r.HeaderValue})
 			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend]})
 		}
+		if fc.Mode == config.ModeHTTP {
+			fe.HTTP = analyzerConfig(fc, fe)
+		}
+		g.frontends = append(g.frontends, fe)
 		b := &listener.Binding{Frontend: fe, Gate: listener.NewGate(fc.MaxConn), Global: g.global}
 		for i, addr := range fc.Bind {
 			g.bindings[listenerKey(name, i, addr)] = b
@@ -341,11 +335,13 @@ func (inst *instance) stop() {
 func (g *generation) retire(hardStop time.Duration, log zerolog.Logger) {
 	done := make(chan struct{})
 	go func() { g.env.Wait(); close(done) }()
-	var hard <-chan time.Time
-	if hardStop > 0 {
-		t := time.NewTimer(hardStop)
+	var hard <-chan struct{}
+	if hardStop > 0 && g.env != nil {
+		// On the sessions' clock, so tests drive it like every timeout.
+		c := make(chan struct{})
+		t := g.env.Clock.AfterFunc(hardStop, func() { close(c) })
 		defer t.Stop()
-		hard = t.C
+		hard = c
 	}
 	select {
 	case <-done:
@@ -381,6 +377,27 @@ func (inst *instance) addrs(frontend string) []net.Addr {
 // backend returns a backend of the current generation (tests use it).
 func (inst *instance) backend(name string) *backend.Backend {
 	return inst.current().backends[name]
+}
+
+// analyzerConfig builds the analyzers' configuration of an HTTP frontend.
+func analyzerConfig(fc *config.Frontend, fe *session.Frontend) *analyzer.Config {
+	a := &analyzer.Config{
+		Limits:         analyzer.Limits{MaxHead: int(fc.MaxHeadSize), MaxHeaders: fc.MaxHeaders, MaxTarget: int(fc.MaxTargetSize)},
+		MaxBody:        int64(fc.MaxBodySize),
+		ReqRules:       rules(fc.HTTPRequest),
+		ResRules:       rules(fc.HTTPResponse),
+		ForwardedFor:   fc.ForwardedFor,
+		ForwardedProto: fc.ForwardedProto,
+		Forwarded:      fc.Forwarded,
+		Proto:          "http",
+	}
+	a.Keys = append(a.Keys, analyzer.KeyFor(fe.Default.BE.Balance()))
+	for i, r := range fc.Route {
+		a.Routes = append(a.Routes, analyzer.Route{Host: r.Host, PathPrefix: r.PathPrefix,
+			Header: r.Header, HeaderValue: r.HeaderValue})
+		a.Keys = append(a.Keys, analyzer.KeyFor(fe.Routes[i].BE.Balance()))
+	}
+	return a
 }
 
 // rules converts validated config rules for the analyzer.

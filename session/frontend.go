@@ -1,0 +1,100 @@
+package session
+
+import (
+	"net"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/lb-proxy/lb/analyzer"
+	"github.com/lb-proxy/lb/backend"
+	"github.com/lb-proxy/lb/config"
+)
+
+// Target is a backend as sessions see it: its servers, its settings, and
+// the codec that carries requests to its servers.
+type Target struct {
+	BE  *backend.Backend
+	Cfg *config.Backend
+	// Codec writes requests to this backend's servers and reads their
+	// responses (HTTP mode). Nil means HTTP/1 (H1Server).
+	Codec ServerCodec
+}
+
+// codec returns the target's server codec.
+func (t *Target) codec() ServerCodec {
+	if t.Codec == nil {
+		return H1Server{}
+	}
+	return t.Codec
+}
+
+// Frontend is the runtime form of one frontend, shared by its sessions and
+// immutable once built (a reload builds a new one), but for its counters.
+type Frontend struct {
+	Name string
+	Mode config.Mode
+	// Timeouts: the client-side ones (client, http_request,
+	// http_keep_alive, http_body) are read from here.
+	Timeouts config.Timeouts
+	// BodyMinRate is http_body_min_rate in bytes per second (0: off).
+	BodyMinRate int64
+	// Default is the default backend; Routes[i] is the backend of
+	// HTTP.Routes[i].
+	Default *Target
+	Routes  []*Target
+	// HTTP is the analyzers' configuration (routes, rules, limits); set in
+	// HTTP mode, nil in TCP mode.
+	HTTP *analyzer.Config
+	// Client is the client-side codec (HTTP mode). Nil means HTTP/1
+	// (H1Client).
+	Client ClientCodec
+	Env    *Env
+
+	SessionsTotal   atomic.Int64 // atomic: read by the metrics collector
+	SessionsCurrent atomic.Int64 // atomic: read by the metrics collector
+	BytesIn         atomic.Int64 // atomic: client-to-server bytes, every path
+	BytesOut        atomic.Int64 // atomic: server-to-client bytes (lb's own answers included)
+	HTTPRequests    atomic.Int64 // atomic: HTTP requests received (parsed or refused)
+	HTTPResponses   backend.ResponseCodes
+}
+
+// target returns the backend of a route index (-1: the default one).
+func (f *Frontend) target(route int) *Target {
+	if route >= 0 && route < len(f.Routes) {
+		return f.Routes[route]
+	}
+	return f.Default
+}
+
+// clientCodec returns the frontend's client codec.
+func (f *Frontend) clientCodec() ClientCodec {
+	if f.Client == nil {
+		return H1Client{}
+	}
+	return f.Client
+}
+
+// Start hands fc to a new session and returns at once; release is called
+// once fc is closed (it returns the listener's connection slots). The
+// session is counted before Start returns, so Env.Wait called afterwards
+// waits for it. An HTTP frontend has no other way to run than on the
+// event loops with its analyzers: there is no raw fallback.
+func (f *Frontend) Start(fc Conn, release func()) {
+	env := f.Env
+	env.active.Add(1)
+	env.current.Add(1)
+	f.SessionsTotal.Add(1)
+	f.SessionsCurrent.Add(1)
+	s := &Session{fe: f, env: env, nc0: fc, release: release, accepted: env.Clock.Now().UnixNano()}
+	s.client = addrPort(fc.RemoteAddr())
+	env.attach(s)
+}
+
+// addrPort converts a connection's address.
+func addrPort(a net.Addr) netip.AddrPort {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		return ta.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}

@@ -1,0 +1,128 @@
+package session
+
+import (
+	"github.com/lb-proxy/lb/analyzer"
+	"github.com/lb-proxy/lb/config"
+)
+
+// process is the session's main step. It runs on the loop after every
+// event (bytes arrived, a connection opened or closed, a pump reported, a
+// timer fired, a server slot was granted, a dial ended), and does, in this
+// order, what the session's state allows:
+//
+//  1. the request analyzers, in bit order;
+//  2. the connect gate: once nothing HOLDs the request, connect;
+//  3. the response analyzers, in bit order;
+//  4. tunnels (TCP mode, HTTP after a switch) forward everything;
+//  5. the end of a transaction (log, pool, next request) or of the session;
+//
+// then it moves the committed output (flush: writev on the loop, commands
+// to the pumps) and, on the loop, goes round again while that made room
+// for more (a response written, so the next pipelined request may run).
+// Finally the timer is armed for the earliest expiry.
+func (s *Session) process() {
+	for i := 0; !s.ended; i++ {
+		more := s.step()
+		drained := s.flush()
+		if !more && !drained || s.closing || s.mode != onLoop || i == maxSteps {
+			break
+		}
+	}
+	if !s.ended && !s.closing {
+		s.armTimer()
+	}
+}
+
+// maxSteps bounds the rounds of one process call (pipelined requests
+// answered from buffers); the rest waits for the next event.
+const maxSteps = 64
+
+// step runs the analyzer list once; it reports whether another round may
+// do more (a transaction ended).
+func (s *Session) step() bool {
+	if s.closing || s.ended {
+		return false
+	}
+	if s.t == nil {
+		if !s.inputWaiting(&s.req) {
+			return false
+		}
+		s.unpark()
+	}
+	// 1. Request analyzers, in bit order.
+	if s.req.an&analyzer.AnHTTPLBReq != 0 {
+		s.httpLBReq()
+	}
+	if s.req.an&analyzer.AnHTTPXferReqBody != 0 && !s.closing {
+		s.httpXferReqBody()
+	}
+	// 2. The connect gate (HOLD: doc.go).
+	if !s.held() && !s.closing && s.t.cs == csNone && s.wantsServer() {
+		s.connect()
+	}
+	// 3. Response analyzers, in bit order.
+	if s.res.an&analyzer.AnHTTPLBResp != 0 && !s.closing {
+		s.httpLBResp()
+	}
+	if s.res.an&analyzer.AnHTTPXferResBody != 0 && !s.closing {
+		s.httpXferResBody()
+	}
+	// 4. Tunnels forward everything, both ways.
+	if s.tunnel && !s.closing {
+		s.forwardAll(&s.req, &s.bc)
+		s.forwardAll(&s.res, &s.fc)
+	}
+	// 5. The end of the transaction, or of the session.
+	return !s.closing && s.checkEnd()
+}
+
+// held reports HOLD: the request is still being parsed and validated, so
+// no server may be chosen or contacted.
+func (s *Session) held() bool { return s.req.an&analyzer.AnHTTPLBReq != 0 }
+
+// wantsServer reports whether the transaction needs a server: TCP mode
+// always; HTTP once http_lb_req chose to forward (not for lb's own
+// answers).
+func (s *Session) wantsServer() bool {
+	if s.fe.Mode != config.ModeHTTP {
+		return !s.fc.eof || s.req.pending() || s.inputWaiting(&s.req)
+	}
+	return s.t.a.HeadAt != 0 && s.t.status == 0 && s.t.a.Err == nil && s.t.a.Answer == nil
+}
+
+// forwardAll commits every input byte of c to its consumer once it is
+// connected (tunnels), and relays the producer's FIN once the output is
+// written.
+func (s *Session) forwardAll(c *channel, dst *end) {
+	if !dst.open {
+		return
+	}
+	if in := s.input(c); len(in) > c.fwd {
+		c.fwd = len(in)
+	}
+	if c.shutr && !c.pending() && !s.inputWaiting(c) && !c.shutw {
+		s.shutWrite(c, dst)
+	}
+}
+
+// checkEnd ends the transaction or the session when their work is done;
+// it reports whether a new transaction started.
+func (s *Session) checkEnd() bool {
+	if s.closing || s.ended || s.req.pending() || s.res.pending() {
+		return false
+	}
+	if s.stop != goOn && s.t != nil && s.t.logged {
+		s.afterAnswer()
+		return false
+	}
+	if s.tunnel {
+		if s.req.shutw && s.res.shutw || s.t.cs == csFailed {
+			s.abort(TermNormal)
+		}
+		return false
+	}
+	if s.t == nil || s.req.an != 0 || s.res.an != 0 || s.t.status == 0 {
+		return false
+	}
+	return s.endTxn()
+}
