@@ -1,6 +1,9 @@
 package analyzer
 
-import "strconv"
+import (
+	"strconv"
+	"unsafe"
+)
 
 // HTTP/1 rendering: the heads lb sends, as the analyzers' plans say. The
 // H1 codecs of package session call these; another codec (FastCGI to a
@@ -21,22 +24,7 @@ import "strconv"
 func AppendRequestHead(out []byte, cfg *Config, t *Txn, buf []byte) []byte {
 	r := &t.Req
 	out = appendStartLine(out, buf[r.Skip:])
-	framing := false
-	for _, f := range r.Headers {
-		switch {
-		case isFraming(f.Name):
-			if !framing {
-				framing = true
-				out = appendFraming(out, f, r.Headers, r.p.clSeen, r.p.cl)
-			}
-			continue
-		case hopByHop(f.Name, r.ConnOptions) && !(r.Upgrade && equalFold(f.Name, "upgrade")):
-			continue
-		case t.ReqMask != 0 && Dropped(cfg.ReqRules, t.ReqMask, f.Name):
-			continue
-		}
-		out = appendField(out, f.Name, f.Value)
-	}
+	out = appendFields(out, r.Headers, r.ConnOptions, r.Upgrade, &r.p, cfg.ReqRules, t.ReqMask)
 	if t.ReqMask != 0 {
 		out = AppendAdded(out, cfg.ReqRules, t.ReqMask)
 	}
@@ -86,25 +74,13 @@ func proto(cfg *Config) string {
 func AppendResponseHead(out []byte, cfg *Config, t *Txn, buf []byte) []byte {
 	r := &t.Res
 	out = appendStartLine(out, buf[r.Skip:])
-	interim := t.Interim
-	framing := false
-	for _, f := range r.Headers {
-		switch {
-		case isFraming(f.Name):
-			if !framing {
-				framing = true
-				out = appendFraming(out, f, r.Headers, r.p.clSeen, r.p.cl)
-			}
-			continue
-		case hopByHop(f.Name, r.ConnOptions) && !(r.Upgrade && equalFold(f.Name, "upgrade")):
-			continue
-		case !interim && t.ResMask != 0 && Dropped(cfg.ResRules, t.ResMask, f.Name):
-			continue
-		}
-		out = appendField(out, f.Name, f.Value)
+	interim, mask := t.Interim, t.ResMask
+	if interim {
+		mask = 0 // rules apply to the final head
 	}
-	if !interim && t.ResMask != 0 {
-		out = AppendAdded(out, cfg.ResRules, t.ResMask)
+	out = appendFields(out, r.Headers, r.ConnOptions, r.Upgrade, &r.p, cfg.ResRules, mask)
+	if mask != 0 {
+		out = AppendAdded(out, cfg.ResRules, mask)
 	}
 	switch {
 	case interim:
@@ -187,6 +163,29 @@ func AppendRuleAnswer(out []byte, rl *Rule, response, keepAlive, http10 bool) []
 		extra = "Location: " + rl.Location + "\r\n"
 	}
 	return AppendAnswer(out, RuleStatus(rl, response), extra, rl.Body, rl.ContentType, keepAlive, http10)
+}
+
+// appendFields appends a head's field lines to forward: as received, but
+// the hop-by-hop ones (Upgrade stays when upgrade), those the rules in mask
+// delete, and the framing fields, written once in canonical form.
+func appendFields(out []byte, headers []Header, options [][]byte, upgrade bool, p *parser, rules []Rule, mask uint64) []byte {
+	framing := false
+	for _, f := range headers {
+		switch {
+		case isFraming(f.Name):
+			if !framing {
+				framing = true
+				out = appendFraming(out, f, headers, p.clSeen, p.cl)
+			}
+			continue
+		case hopByHop(f.Name, options) && !(upgrade && equalFold(f.Name, "upgrade")):
+			continue
+		case mask != 0 && Dropped(rules, mask, f.Name):
+			continue
+		}
+		out = appendField(out, f.Name, f.Value)
+	}
+	return out
 }
 
 // appendStartLine appends the first line of line (with its CRLF).
@@ -311,22 +310,7 @@ var hopFields = [...]string{"connection", "keep-alive", "proxy-connection", "te"
 	"proxy-authenticate", "proxy-authorization"}
 
 func equalFoldBytes(a, b []byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return equalFold(a, unsafe.String(unsafe.SliceData(b), len(b)))
 }
 
 // StatusText returns RFC 9110's reason phrase for status ("Status" for a

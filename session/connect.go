@@ -277,24 +277,16 @@ func (s *Session) resend() {
 // an error), and what it sent.
 func (s *Session) dropServer() {
 	t := s.t
-	switch t.cs {
-	case csQueued:
-		s.cancelWait(t)
-	case csConnecting, csPausing:
-		if t.cancel != nil {
-			t.cancel()
-			t.cancel = nil
-		}
-		t.dialSeq++
+	if t.cs == csConnecting || t.cs == csPausing {
 		t.tc += s.now() - t.tPhase
 	}
+	s.giveUpServer(t)
 	if t.srv != nil {
 		t.srv.Release()
 		t.srv = nil
 	}
 	s.closeEnd(&s.bc)
 	s.bc = end{s: s, side: sideBack}
-	t.cs = csFailed
 	s.dropInput(&s.res)
 }
 
