@@ -76,7 +76,8 @@ func (c *channel) wroteHead(n int) int {
 }
 
 // dropOwn consumes n bytes of the own buffer; an emptied buffer goes back
-// to the pool unless keep (a pump is about to read into it).
+// to the pool, unless a pump command still has it (then schedule or
+// finish gives it back once the pump is idle).
 func (c *channel) dropOwn(n int) {
 	c.ownOff += n
 	if c.ownOff >= len(c.own) {
@@ -84,8 +85,16 @@ func (c *channel) dropOwn(n int) {
 	}
 }
 
-// releaseOwn gives the own buffer back (it must hold nothing of value).
+// lent reports whether a pump command has the channel's buffers now.
+func (c *channel) lent() bool { return c.pump != nil && c.pump.busy }
+
+// releaseOwn gives the own buffer back (it must hold nothing of value);
+// while a pump has it, it is only emptied.
 func (c *channel) releaseOwn() {
+	if c.lent() {
+		c.ownOff = len(c.own) // empty; the pump may still be reading past len
+		return
+	}
 	if cap(c.own) == bufSize {
 		b := c.own[:0]
 		bufPool.Put(&b)

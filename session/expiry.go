@@ -80,7 +80,7 @@ func (s *Session) updateExpiries() {
 		return
 	}
 	t := s.t
-	if t == nil || s.fe.Mode == config.ModeHTTP && s.req.an == analyzer.AnHTTPLBReq && !s.reqStarted() && s.nreq > 1 {
+	if t == nil || s.between || s.fe.Mode == config.ModeHTTP && s.req.an == analyzer.AnHTTPLBReq && !s.reqStarted() && s.nreq > 1 {
 		// Idle between two requests: http_keep_alive, else http_request,
 		// else client.
 		switch {

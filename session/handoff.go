@@ -72,7 +72,7 @@ func (s *Session) backToPumps() {
 // or a read for the analyzers (or to discard, while lingering). Owner
 // only.
 func (s *Session) schedule(p *pump) {
-	if p == nil || p.busy || s.closing || s.ended || s.mode != onPumps {
+	if p == nil || p.busy || s.closing || s.ended || s.mode != onPumps || s.between {
 		return
 	}
 	c := p.c
@@ -222,16 +222,17 @@ func (s *Session) backToLoop() {
 }
 
 // wantLoop reports whether a session on the pumps goes back to the loop
-// now: between two transactions, both pumps idle.
+// now: its transaction ended (between) and both pumps are idle.
 func (s *Session) wantLoop() bool {
-	return s.mode == onPumps && !s.tunnel && s.fe.Mode == config.ModeHTTP && !s.closing && s.stop == goOn &&
-		s.t != nil && s.t.status == 0 && s.t.cs == csNone && s.req.an == analyzer.AnHTTPLBReq &&
-		!s.req.pump.busy && !s.res.pump.busy && !s.bc.open && !s.req.pending() && !s.res.pending()
+	return s.mode == onPumps && s.between && !s.closing && !s.req.lent() && !s.res.lent()
 }
 
-// reattach stops the pumps and enrolls fc on the loop again.
+// reattach stops the pumps, starts the next transaction (no pump has its
+// buffers any more) and enrolls fc on the loop again.
 func (s *Session) reattach() {
+	s.between = false
 	s.stopPumps()
+	s.newTxn()
 	nc := s.fc.nc
 	s.fc.nc = nil
 	s.mode = reloading

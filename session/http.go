@@ -143,8 +143,12 @@ func (s *Session) answer(status int, rl *analyzer.Rule, term Term) {
 	keep := keepable(status, rl) && s.requestRead() && t.a.ReqKeepAlive && !t.a.Close && !s.env.killed.Load()
 	s.req.an, s.res.an = 0, 0
 	s.req.setHead(nil)
+	s.consume(&s.req, s.req.fwd) // body bytes the server will not get; what follows is the next request
 	s.req.fwd = 0
 	s.res.fwd = 0
+	if s.res.lent() {
+		t.resHead = nil // the pump may still be writing the previous head
+	}
 	t.resHead = s.fe.clientCodec().AppendAnswer(t.resHead[:0], status, rl, rl != nil && term.Phase == PhaseHeaders, keep, t.a.HTTP10)
 	s.res.setHead(t.resHead)
 	t.status, t.term = status, term
@@ -204,11 +208,14 @@ func (s *Session) endTxn() bool {
 		return false
 	}
 	s.idleSince = s.now()
-	s.newTxn()
 	if s.mode == onPumps {
+		// The next transaction starts back on the loop, once the pumps
+		// let go of its buffers (reattach).
+		s.between = true
 		s.backToLoop()
 		return false
 	}
+	s.newTxn()
 	if !s.inputWaiting(&s.req) {
 		s.park()
 		return false

@@ -40,7 +40,7 @@ const maxSteps = 64
 // step runs the analyzer list once; it reports whether another round may
 // do more (a transaction ended).
 func (s *Session) step() bool {
-	if s.closing || s.ended {
+	if s.closing || s.ended || s.between {
 		return false
 	}
 	if s.t == nil {

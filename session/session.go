@@ -38,6 +38,9 @@ type Session struct {
 	// tunnel: the channels forward everything both ways, without
 	// analyzers (TCP mode; HTTP after 101 or CONNECT).
 	tunnel bool
+	// between: a transaction on the pumps ended; the next one starts
+	// back on the loop once the pumps are idle (handoff.go: reattach).
+	between bool
 
 	exp     [numExpiries]int64 // absolute dates per purpose, unix ns; 0 = not armed (expiry.go)
 	timer   Timer              // the single timer, armed at timerAt
