@@ -89,9 +89,9 @@ func (s *Session) gotSlot(srv *backend.Server) {
 	t.srv = srv
 	t.tPhase = s.now()
 	if s.fe.Mode == config.ModeHTTP && s.mode == onLoop && s.reuseAllowed() {
-		if ic := s.env.poolFor(s.loop).get(srv, s.now()); ic != nil {
-			ic.c.SetContext(&s.bc)
-			s.bc.lc, s.bc.open, s.bc.eof = ic.c, true, false
+		if c := s.env.poolFor(s.loop).get(srv, s.now()); c != nil {
+			c.SetContext(&s.bc)
+			s.bc.lc, s.bc.open, s.bc.eof = c, true, false
 			t.reused = true
 			s.connected()
 			return

@@ -70,7 +70,10 @@ func (s *Session) logTxn() {
 	if connected {
 		tc = ms(t.tc)
 	}
-	ev.Str("client", s.client.String()).
+	if s.clientStr == "" {
+		s.clientStr = s.client.String() // once per session
+	}
+	ev.Str("client", s.clientStr).
 		Str("frontend", s.fe.Name).
 		Str("mode", string(s.fe.Mode))
 	if t.target != nil {

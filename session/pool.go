@@ -28,6 +28,10 @@ type idlePool struct {
 	env   *Env
 	loop  Loop
 	armed bool // a purge is scheduled
+	// free recycles the idleConns of connections lent out or closed by
+	// the pool (no callback can reach them any more); at most the pooled
+	// connections' number.
+	free []*idleConn
 }
 
 // idleConn is a pooled connection; it is the connection's LoopHandler while
@@ -60,7 +64,14 @@ func (p *idlePool) put(srv *backend.Server, c LoopConn, l Loop, now int64, max i
 	if idle <= 0 {
 		idle = defaultPoolIdle
 	}
-	ic := &idleConn{pool: p, srv: srv, c: c, l: l, until: now + int64(idle)}
+	var ic *idleConn
+	if n := len(p.free); n > 0 {
+		ic = p.free[n-1]
+		p.free = p.free[:n-1]
+	} else {
+		ic = new(idleConn)
+	}
+	*ic = idleConn{pool: p, srv: srv, c: c, l: l, until: now + int64(idle)}
 	c.SetContext(ic)
 	p.conns[srv] = append(list, ic)
 	p.env.idle.Add(1)
@@ -112,11 +123,23 @@ func (p *idlePool) purge() {
 func (p *idlePool) drop(ic *idleConn) {
 	ic.gone = true
 	p.env.idle.Add(-1)
-	ic.l.CloseNow(ic.c)
+	ic.l.CloseNow(ic.c) // its OnClose runs now: nothing refers to ic after
+	p.recycle(ic)
 }
 
-// get lends the most recently pooled live connection to srv, or nil.
-func (p *idlePool) get(srv *backend.Server, now int64) *idleConn {
+// recycle keeps ic for the next put; the caller guarantees no loop
+// connection has it as its handler any more.
+func (p *idlePool) recycle(ic *idleConn) {
+	*ic = idleConn{}
+	if len(p.free) < 64 {
+		p.free = append(p.free, ic)
+	}
+}
+
+// get lends the most recently pooled live connection to srv, or nil; the
+// caller makes itself the connection's handler (SetContext) before the
+// loop runs anything else.
+func (p *idlePool) get(srv *backend.Server, now int64) LoopConn {
 	list := p.conns[srv]
 	for len(list) > 0 {
 		ic := list[len(list)-1]
@@ -125,7 +148,9 @@ func (p *idlePool) get(srv *backend.Server, now int64) *idleConn {
 		if now < ic.until {
 			p.conns[srv] = list
 			p.env.idle.Add(-1)
-			return ic
+			c := ic.c
+			p.recycle(ic)
+			return c
 		}
 		p.drop(ic)
 	}

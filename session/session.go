@@ -18,6 +18,8 @@ type Session struct {
 	fe       *Frontend      // immutable
 	env      *Env           // immutable (fe.Env)
 	client   netip.AddrPort // immutable: the client's address as accepted
+	// clientStr is client as the log writes it, made at the first line.
+	clientStr string
 	accepted int64          // immutable: unix ns
 	// release returns the listener's connection slots; finish calls it.
 	release func()
