@@ -15,12 +15,12 @@ import (
 // is owned by the session's event loop (doc.go) unless its comment says
 // otherwise.
 type Session struct {
-	fe       *Frontend      // immutable
-	env      *Env           // immutable (fe.Env)
-	client   netip.AddrPort // immutable: the client's address as accepted
+	fe     *Frontend      // immutable
+	env    *Env           // immutable (fe.Env)
+	client netip.AddrPort // immutable: the client's address as accepted
 	// clientStr is client as the log writes it, made at the first line.
 	clientStr string
-	accepted int64          // immutable: unix ns
+	accepted  int64 // immutable: unix ns
 	// release returns the listener's connection slots; finish calls it.
 	release func()
 	// nc0 is the accepted connection until the attach worker moves it
