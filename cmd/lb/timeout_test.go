@@ -449,3 +449,41 @@ func TestTCPTimeoutsFakeClock(t *testing.T) {
 		})
 	}
 }
+
+// TestTCPTimeoutQueueFakeClock: a TCP session queued behind a server's
+// maxconn is closed after timeout.queue, logged sQ.
+func TestTCPTimeoutQueueFakeClock(t *testing.T) {
+	rec := startRecorder(t, nil)
+	clock := newClock()
+	p := startLBClock(t, tcpConfig(timeouts("frontend.fe", "client", "1h"), timeouts("backend.be", "queue", "23s", "server", "2h", "connect", "3h"), srv("s", rec.addr(), "maxconn = 1")), clock)
+	holder := dialClient(t, p.addr("fe"))
+	holder.send(t, "hold")
+	rec.waitReceived(t, 0, "hold")
+	cl := dialClient(t, p.addr("fe"))
+	fireAt(t, clock, fakeStart.Add(23*time.Second))
+	if got, closed := cl.rest(); got != "" || !closed {
+		t.Errorf("queued session: got %s (closed %v); want a close", clip(got), closed)
+	}
+	if l := p.logOf(t, cl); l["term"] != "sQ" {
+		t.Errorf("queued session: got term %v; want sQ (log line %v)", l["term"], l)
+	}
+	if n := rec.nconns(); n != 1 {
+		t.Errorf("server got %d connections; want only the holder's", n)
+	}
+}
+
+// TestTCPTimeoutConnectFakeClock: a TCP session whose server never
+// answers the SYN is closed after timeout.connect (no retry), logged sC.
+func TestTCPTimeoutConnectFakeClock(t *testing.T) {
+	bh := blackhole(t)
+	clock := newClock()
+	p := startLBClock(t, tcpConfig(timeouts("frontend.fe", "client", "1h"), "retries = 0\nredispatch = false\n"+timeouts("backend.be", "connect", "24s", "server", "2h", "queue", "3h"), srv("bh", bh)), clock)
+	cl := dialClient(t, p.addr("fe"))
+	fireAt(t, clock, fakeStart.Add(24*time.Second))
+	if got, closed := cl.rest(); got != "" || !closed {
+		t.Errorf("connect timeout: got %s (closed %v); want a close", clip(got), closed)
+	}
+	if l := p.logOf(t, cl); l["term"] != "sC" {
+		t.Errorf("connect timeout: got term %v; want sC (log line %v)", l["term"], l)
+	}
+}
