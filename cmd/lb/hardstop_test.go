@@ -23,7 +23,7 @@ import (
 // given routed backends) and a TCP frontend tcp in front of tcpAddr, with
 // hard_stop_after 7s and every timeout an hour or more (queue 50m).
 func hardStopConfig(good, tcpAddr string, extra ...routedBackend) string {
-	cfg := routed("", good, extra...)
+	cfg := routed(good, extra...)
 	cfg = strings.Replace(cfg, "hard_stop_after = \"2s\"", "hard_stop_after = \"7s\"", 1)
 	cfg = strings.Replace(cfg, "default_backend = \"be\"\n", "default_backend = \"be\"\n"+timeouts("frontend.fe", "client", "2h", "http_request", "3h", "http_keep_alive", "4h"), 1)
 	return cfg + fmt.Sprintf(`

@@ -17,34 +17,6 @@ import (
 // Connection: close in the request, or a request body not fully received,
 // the answer closes.
 
-// routed returns an HTTP config whose default backend is good, plus one
-// backend per name in extra (reached by path prefix "/"+name), each with
-// its backend options and servers.
-func routed(global, good string, extra ...routedBackend) string {
-	cfg := httpConfig("", "", srv("good", good))
-	if global != "" {
-		cfg = strings.Replace(cfg, "[global]\n", "[global]\n"+global, 1)
-	}
-	var b strings.Builder
-	b.WriteString(cfg)
-	for _, e := range extra {
-		fmt.Fprintf(&b, "\n[[frontend.fe.route]]\npath_prefix = \"/%s\"\nbackend = %q\n", e.name, e.name)
-	}
-	for _, e := range extra {
-		fmt.Fprintf(&b, "\n[backend.%s]\n%s\n", e.name, e.options)
-		for i, s := range e.servers {
-			fmt.Fprintf(&b, "\n[[backend.%s.server]]\n%s\n", e.name, srv(fmt.Sprintf("%s%d", e.name, i), s, e.serverExtra))
-		}
-	}
-	return b.String()
-}
-
-type routedBackend struct {
-	name, options string
-	servers       []string
-	serverExtra   string
-}
-
 // failing is a test server that fails each request its own way and then
 // reports, on eof, that lb closed the connection.
 func failing(t *testing.T, fail func(net.Conn)) (addr string, eof chan struct{}) {
@@ -55,20 +27,6 @@ func failing(t *testing.T, fail func(net.Conn)) (addr string, eof chan struct{})
 		eof <- struct{}{}
 	})
 	return s.addr(), eof
-}
-
-// readHead reads until the end of a request head (or an error).
-func readHead(c net.Conn) string {
-	var got []byte
-	buf := make([]byte, 4096)
-	for !strings.Contains(string(got), "\r\n\r\n") {
-		n, err := c.Read(buf)
-		got = append(got, buf[:n]...)
-		if err != nil {
-			break
-		}
-	}
-	return string(got)
 }
 
 // TestHTTPKeepAliveAfterErrorAnswers: each server fault gets its 502, 503
@@ -120,7 +78,7 @@ func TestHTTPKeepAliveAfterErrorAnswers(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			clock := newClock()
-			p := startLBClock(t, routed("", good.addr(), c.be)+"\n[admin]\nbind = \"127.0.0.1:0\"\n", clock)
+			p := startLBClock(t, routed(good.addr(), c.be)+"\n[admin]\nbind = \"127.0.0.1:0\"\n", clock)
 			if c.before != nil {
 				c.before(t, p)
 			}
@@ -181,7 +139,7 @@ func TestHTTPErrorAnswerCloses(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := startLBClock(t, routed("", good.addr(), routedBackend{name: c.backend, options: "retries = 0", servers: []string{c.addr}}), newClock())
+			p := startLBClock(t, routed(good.addr(), routedBackend{name: c.backend, options: "retries = 0", servers: []string{c.addr}}), newClock())
 			cl := dialClient(t, p.addr("fe"))
 			cl.send(t, c.raw)
 			got, closed := cl.rest()

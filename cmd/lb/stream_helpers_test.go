@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
@@ -230,4 +231,55 @@ func (p *lbProc) linesOf(t *testing.T, c net.Conn) []map[string]any {
 		}
 	}
 	return out
+}
+
+// timeouts renders a [<section>.timeout] table from key/value pairs.
+func timeouts(section string, kv ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%s.timeout]\n", section)
+	for i := 0; i+1 < len(kv); i += 2 {
+		fmt.Fprintf(&b, "%s = %q\n", kv[i], kv[i+1])
+	}
+	return b.String()
+}
+
+// routed returns an HTTP config whose default backend is good, plus one
+// backend per name in extra (reached by path prefix "/"+name), each with
+// its backend options and servers.
+func routed(good string, extra ...routedBackend) string {
+	var b strings.Builder
+	b.WriteString(httpConfig("", "", srv("good", good)))
+	for _, e := range extra {
+		fmt.Fprintf(&b, "\n[[frontend.fe.route]]\npath_prefix = \"/%s\"\nbackend = %q\n", e.name, e.name)
+	}
+	for _, e := range extra {
+		fmt.Fprintf(&b, "\n[backend.%s]\n%s\n", e.name, e.options)
+		for i, s := range e.servers {
+			fmt.Fprintf(&b, "\n[[backend.%s.server]]\n%s\n", e.name, srv(fmt.Sprintf("%s%d", e.name, i), s, e.serverExtra))
+		}
+	}
+	return b.String()
+}
+
+// routedBackend is a backend of routed: its name (and path prefix), the
+// TOML under [backend.NAME], its server addresses (servers NAME0, NAME1...)
+// and the TOML added to each server.
+type routedBackend struct {
+	name, options string
+	servers       []string
+	serverExtra   string
+}
+
+// readHead reads until the end of a request head (or an error).
+func readHead(c net.Conn) string {
+	var got []byte
+	buf := make([]byte, 4096)
+	for !strings.Contains(string(got), "\r\n\r\n") {
+		n, err := c.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	return string(got)
 }

@@ -20,16 +20,6 @@ import (
 // timeout still running on the real clock cannot expire within the real
 // guards either.
 
-// timeouts renders a [<section>.timeout] table from key/value pairs.
-func timeouts(section string, kv ...string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "[%s.timeout]\n", section)
-	for i := 0; i+1 < len(kv); i += 2 {
-		fmt.Fprintf(&b, "%s = %q\n", kv[i], kv[i+1])
-	}
-	return b.String()
-}
-
 // checkLog checks an access-log line's status and term.
 func checkLog(t *testing.T, what string, l map[string]any, status int, term string) {
 	t.Helper()
@@ -85,7 +75,7 @@ func TestHTTPTimeoutQueue(t *testing.T) {
 	good := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("good") })
 	hung := startRecorder(t, nil)
 	clock := newClock()
-	p := startLBClock(t, routed("", good.addr(), routedBackend{name: "q", options: timeouts("backend.q", "queue", "23s", "server", "1h", "connect", "2h"), servers: []string{hung.addr()}, serverExtra: "maxconn = 1"}), clock)
+	p := startLBClock(t, routed(good.addr(), routedBackend{name: "q", options: timeouts("backend.q", "queue", "23s", "server", "1h", "connect", "2h"), servers: []string{hung.addr()}, serverExtra: "maxconn = 1"}), clock)
 	holder := dialClient(t, p.addr("fe"))
 	holder.send(t, "GET /q/holder HTTP/1.1\r\nHost: h\r\n\r\n")
 	waitFor(t, "the holder's request at the server", func() bool { got, _ := hung.conn(0); return strings.Contains(got, "\r\n\r\n") })
