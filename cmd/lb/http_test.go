@@ -204,7 +204,9 @@ func firstLine(s string) string {
 	return s
 }
 
-// TestHTTPServerErrors: bad, empty, late and truncated responses.
+// TestHTTPServerErrors: bad, empty, late and truncated responses. A
+// complete keep-alive request answered 502, 503 or 504 keeps its client
+// connection (issue 8): the next request on it is answered too.
 func TestHTTPServerErrors(t *testing.T) {
 	garbage := startServer(t, func(c net.Conn) { c.Read(make([]byte, 4096)); io.WriteString(c, "SSH-2.0-nope\r\n\r\n") })
 	empty := startServer(t, func(c net.Conn) { c.Read(make([]byte, 4096)) })
@@ -224,9 +226,16 @@ func TestHTTPServerErrors(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			p := startLB(t, httpConfig("", c.beExtra, srv("s", c.addr)))
-			got, closed := rawExchange(t, p.addr("fe"), "GET / HTTP/1.1\r\nHost: h\r\n\r\n", 5*time.Second)
-			if !strings.HasPrefix(got, c.want) || !closed {
-				t.Errorf("got %q (closed %v); want %q and a close", firstLine(got), closed, c.want)
+			cl := dialClient(t, p.addr("fe"))
+			cl.send(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			first, err := cl.response("GET")
+			if !strings.HasPrefix(first.raw, c.want) || header(first.raw, "Connection") != "" {
+				t.Errorf("got %q (%v); want %q without Connection: close", first.raw, err, c.want)
+			}
+			cl.send(t, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			second, closed := cl.rest()
+			if !strings.HasPrefix(second, c.want) || !closed {
+				t.Errorf("second request on the connection: got %q (closed %v); want %q then a close (the connection stays open after the first)", firstLine(second), closed, c.want)
 			}
 		})
 	}
