@@ -62,6 +62,10 @@ const (
 	lingerMax  = 30 * time.Second
 )
 
+// timerSlack is how much earlier than the next expiry a session's timer
+// may be left set (saves a timer reset per event on a busy session).
+const timerSlack = 100 * time.Millisecond
+
 // at returns base+d, or 0 (not armed) when d is not set.
 func at(base int64, d config.Duration) int64 {
 	if d.Duration <= 0 {
@@ -109,20 +113,43 @@ func (s *Session) updateExpiries() {
 		e[expTunnel] = max(s.fc.act.Load(), s.bc.act.Load()) + int64(be.Tunnel.Duration)
 		return
 	}
-	reqWaitsDst, resWaitsDst := s.req.pump.waitsDst(), s.res.pump.waitsDst()
-	if s.waitsOn(&s.req) && !reqWaitsDst || resWaitsDst {
-		e[expClient] = at(s.fc.act.Load(), fe.Client)
-	}
-	if s.waitsOn(&s.res) && !resWaitsDst || reqWaitsDst {
-		e[expServer] = at(s.bc.act.Load(), be.Server)
-	}
-	if s.req.an&analyzer.AnHTTPXferReqBody != 0 && s.fe.BodyMinRate > 0 && fe.HTTPBody.Duration > 0 && !reqWaitsDst {
+	reqSide := s.waitChannel(&s.req, fe.Client, be.Server)
+	s.waitChannel(&s.res, be.Server, fe.Client)
+	if s.req.an&analyzer.AnHTTPXferReqBody != 0 && s.fe.BodyMinRate > 0 && fe.HTTPBody.Duration > 0 && reqSide != blockDst {
 		// Once the body has had http_body, it must keep up at least
 		// http_body_min_rate on average; time spent blocked on a slow
 		// server does not count against it.
 		got := t.a.ReqBody.Bytes + s.req.pump.forwarded()
 		e[expHTTPBody] = t.bodyStart + int64(fe.HTTPBody.Duration) + s.req.pump.blockedNs() +
 			got*int64(time.Second)/s.fe.BodyMinRate
+	}
+}
+
+// waitChannel arms the timeout of the side lb waits on for channel c:
+// its consumer (timeout cons) while a pump waits for room to write to it,
+// else its producer (timeout prod) when it owes bytes (waitsOn), counted
+// from the side's last activity, or from when the pump started waiting if
+// later. It returns what c's pump waits for.
+func (s *Session) waitChannel(c *channel, prod, cons config.Duration) int32 {
+	side, since := c.pump.waiting()
+	p, k := expClient, expServer // c is req: the client produces, the server consumes
+	pe, ke := &s.fc, &s.bc
+	if c == &s.res {
+		p, k, pe, ke = expServer, expClient, &s.bc, &s.fc
+	}
+	switch {
+	case side == blockDst:
+		s.armAt(k, at(max(since, ke.act.Load()), cons))
+	case s.waitsOn(c):
+		s.armAt(p, at(max(since, pe.act.Load()), prod))
+	}
+	return side
+}
+
+// armAt sets purpose p to date d unless an earlier date is already set.
+func (s *Session) armAt(p expiry, d int64) {
+	if d != 0 && (s.exp[p] == 0 || d < s.exp[p]) {
+		s.exp[p] = d
 	}
 }
 
@@ -157,14 +184,14 @@ func (s *Session) nextExpiry() int64 {
 	return next
 }
 
-// armTimer sets the session's timer for its earliest expiry. A timer
-// already set for an earlier or equal date is left alone: when it fires,
-// the dates are computed again (activity moves them later) and it is set
-// again.
+// armTimer sets the session's timer for its earliest expiry. A timer set
+// a little earlier (timerSlack) is left alone: activity moves the dates
+// later at every event, and a timer that fires early only computes them
+// again and is set again. It is never left later than the expiry.
 func (s *Session) armTimer() {
 	s.updateExpiries()
 	next := s.nextExpiry()
-	if next == 0 || s.timerAt != 0 && s.timerAt <= next {
+	if next == 0 || s.timerAt != 0 && s.timerAt <= next && next-s.timerAt <= int64(timerSlack) {
 		return
 	}
 	d := time.Duration(next - s.now())

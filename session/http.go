@@ -58,7 +58,7 @@ func (s *Session) httpXferReqBody() {
 		// Bad framing or over max_body_size in bytes that arrived after
 		// the head: nothing more goes to the server, whose connection is
 		// closed (it holds part of a request it must not act on).
-		s.answer(t.a.Err.Status, nil, Term{CauseProxy, s.phase()})
+		s.answer(t.a.Err.Status, nil, Term{CauseProxy, PhaseData})
 		return
 	}
 	s.req.fwd += n

@@ -46,11 +46,26 @@ type pump struct {
 	mu     sync.Mutex // guards kicked and the deadlines of the sockets in use
 	kicked bool
 
-	// atomic: the running command's progress, read by the expiry model.
-	moved   atomic.Int64 // bytes forwarded so far
-	waitDst atomic.Int64 // unix ns since the pump waits for room on dst; 0 when not
-	blocked atomic.Int64 // ns spent waiting for room on dst since the channel's body started
+	// atomic: what the running command waits for, read by the expiry
+	// model (a side is timed only while lb waits on it).
+	moved      atomic.Int64 // bytes forwarded so far
+	blockSide  atomic.Int32 // blockNone, blockSrc (bytes to read) or blockDst (room to write)
+	blockSince atomic.Int64 // unix ns: since when
+	blocked    atomic.Int64 // ns spent waiting for room on dst since the channel's body started
+	// noted is the side the owner's timer was last armed for; when the
+	// pump starts waiting on another, it tells the owner (onBlock), at
+	// most one notice in flight (notifying).
+	noted     atomic.Int32
+	notifying atomic.Bool
+	onBlock   func()
 }
+
+// What a pump command waits for.
+const (
+	blockNone int32 = iota
+	blockSrc
+	blockDst
+)
 
 // pumpCmd is one command. The byte slices are lent to the pump until its
 // report: the owner neither moves nor overwrites them meanwhile.
@@ -79,6 +94,13 @@ type pumpReport struct {
 func (s *Session) newPump(c *channel) *pump {
 	p := &pump{s: s, c: c, cmds: make(chan pumpCmd, 1)}
 	p.done = func() { s.pumpReported(p) }
+	p.onBlock = func() {
+		p.notifying.Store(false)
+		if !s.ended && !s.closing {
+			s.event(nil)
+			s.armTimer() // the side lb waits on changed: its timeout applies
+		}
+	}
 	go p.run()
 	return p
 }
@@ -109,6 +131,7 @@ func (p *pump) dstSide() side { return 1 - p.srcSide() }
 func (p *pump) exec(cmd *pumpCmd) (r pumpReport) {
 	p.clearKick(cmd)
 	p.moved.Store(0)
+	defer p.unblock()
 	src, dst := p.s.endOf(p.srcSide()), p.s.endOf(p.dstSide())
 	for _, b := range cmd.out {
 		if len(b) == 0 {
@@ -178,7 +201,7 @@ func (p *pump) forward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport
 			limit = int(left)
 		}
 		bp := bufPool.Get().(*[]byte)
-		n, err := readRaw(srcRC, (*bp)[:limit])
+		n, err := p.readRaw(srcRC, (*bp)[:limit])
 		if err != nil || n == 0 {
 			bufPool.Put(bp)
 			if err != nil {
@@ -233,8 +256,13 @@ func (p *pump) splice(srcRC, dstRC syscall.RawConn, srcAct, dstAct *atomic.Int64
 					break
 				}
 			}
-			return rerr != unix.EAGAIN // the pipe is empty here, so EAGAIN means the socket is
+			if rerr == unix.EAGAIN { // the pipe is empty here, so EAGAIN means the socket is
+				p.block(blockSrc)
+				return false
+			}
+			return true
 		})
+		p.unblock()
 		if err == nil {
 			err = rerr
 		}
@@ -273,12 +301,11 @@ func (p *pump) read(c Conn, b []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return readRaw(rc, b)
+	return p.readRaw(rc, b)
 }
 
-// readRaw reads once into b, waiting in the poller while nothing is there
-// (without holding a pooled buffer: the caller's b is its own).
-func readRaw(rc syscall.RawConn, b []byte) (int, error) {
+// readRaw reads once into b, waiting in the poller while nothing is there.
+func (p *pump) readRaw(rc syscall.RawConn, b []byte) (int, error) {
 	var (
 		n    int
 		rerr error
@@ -290,8 +317,13 @@ func readRaw(rc syscall.RawConn, b []byte) (int, error) {
 				break
 			}
 		}
-		return rerr != unix.EAGAIN
+		if rerr == unix.EAGAIN {
+			p.block(blockSrc)
+			return false
+		}
+		return true
 	})
+	p.unblock()
 	if err == nil {
 		err = rerr
 	}
@@ -339,9 +371,7 @@ func (p *pump) writeLoop(rc syscall.RawConn, act *atomic.Int64, n int, write fun
 				p.progress(act)
 			case unix.EINTR:
 			case unix.EAGAIN:
-				if p.waitDst.Load() == 0 {
-					p.waitDst.Store(p.s.env.Clock.Now().UnixNano())
-				}
+				p.block(blockDst)
 				return false
 			default:
 				werr = e
@@ -359,10 +389,31 @@ func (p *pump) writeLoop(rc syscall.RawConn, act *atomic.Int64, n int, write fun
 
 // progress stamps a write's progress and ends a wait for room on dst.
 func (p *pump) progress(act *atomic.Int64) {
-	now := p.s.env.Clock.Now().UnixNano()
-	act.Store(now)
-	if since := p.waitDst.Swap(0); since != 0 {
-		p.blocked.Add(now - since)
+	act.Store(p.s.env.Clock.Now().UnixNano())
+	p.unblock()
+}
+
+// block records that the command waits on side (blockSrc, blockDst) from
+// now, and tells the owner if its timer was armed for another side.
+func (p *pump) block(side int32) {
+	if p.blockSide.Load() == side {
+		return
+	}
+	p.blockSince.Store(p.s.env.Clock.Now().UnixNano())
+	p.blockSide.Store(side)
+	if side != p.noted.Load() && !p.notifying.Swap(true) {
+		if p.s.loop.Execute(p.onBlock) != nil {
+			p.notifying.Store(false)
+		}
+	}
+}
+
+// unblock records the end of a wait (time waited on dst is added up for
+// the body rate rule).
+func (p *pump) unblock() {
+	switch p.blockSide.Swap(blockNone) {
+	case blockDst:
+		p.blocked.Add(p.s.env.Clock.Now().UnixNano() - p.blockSince.Load())
 	}
 }
 
@@ -401,9 +452,17 @@ func (p *pump) clearKick(cmd *pumpCmd) {
 	}
 }
 
-// waitsDst reports whether the pump waits for room on its destination
-// (nil-safe: false on the loop).
-func (p *pump) waitsDst() bool { return p != nil && p.busy && p.waitDst.Load() != 0 }
+// waiting returns what the running command waits for and since when
+// (nil-safe: nothing on the loop or when idle), and notes it as the side
+// the owner's timer is armed for. Owner only.
+func (p *pump) waiting() (side int32, since int64) {
+	if p == nil || !p.busy {
+		return blockNone, 0
+	}
+	side, since = p.blockSide.Load(), p.blockSince.Load()
+	p.noted.Store(side)
+	return side, since
+}
 
 // forwarded returns the bytes the running command forwarded so far.
 func (p *pump) forwarded() int64 {
@@ -420,8 +479,8 @@ func (p *pump) blockedNs() int64 {
 		return 0
 	}
 	n := p.blocked.Load()
-	if since := p.waitDst.Load(); since != 0 {
-		n += p.s.now() - since
+	if p.busy && p.blockSide.Load() == blockDst {
+		n += p.s.now() - p.blockSince.Load()
 	}
 	return n
 }

@@ -100,6 +100,12 @@ func lbAnswer(status int, text string) string {
 	return fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n%s", status, text, len(body), body)
 }
 
+// lbAnswerKA is lbAnswer for an answer that keeps the connection (a
+// server failure answered to a request read completely).
+func lbAnswerKA(status int, text string) string {
+	return strings.Replace(lbAnswer(status, text), "Connection: close\r\n", "", 1)
+}
+
 // reqCase is one request-side case.
 type reqCase struct {
 	name     string
@@ -489,7 +495,10 @@ func requestCorpus() []reqGroup {
 
 func responseCorpus() []resGroup {
 	const ok2 = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"
-	bad502 := lbAnswer(502, "Bad Gateway")
+	// A response lb refuses is answered 502 and, the request having been
+	// read completely, the client connection stays for the next one
+	// (issue 8); the server connection is never reused.
+	bad502KA := lbAnswerKA(502, "Bad Gateway")
 	chunkedOK := "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
 	upgradeReq := "GET /r/upgrade HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
 	return []resGroup{
@@ -522,9 +531,9 @@ func responseCorpus() []resGroup {
 			{name: "100, 103 then 204", req: getReq("/r/100-103"), resp: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", want: "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\n\r\nHTTP/1.1 204 No Content\r\n\r\n", up: fwdGet("/r/100-103")},
 			{name: "101 to an upgrade request", req: upgradeReq, resp: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
 				want: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n", up: fwd("GET /r/upgrade HTTP/1.1", "Host: h", "Upgrade: websocket", "Connection: upgrade") + probeReq},
-			{name: "101 without upgrade field", req: upgradeReq[:len("GET /r/upgrade")] + "-nofield" + upgradeReq[len("GET /r/upgrade"):], resp: "HTTP/1.1 101 Switching Protocols\r\n\r\n", want: bad502, closed: true,
+			{name: "101 without upgrade field", req: upgradeReq[:len("GET /r/upgrade")] + "-nofield" + upgradeReq[len("GET /r/upgrade"):], resp: "HTTP/1.1 101 Switching Protocols\r\n\r\n", want: bad502KA,
 				up: fwd("GET /r/upgrade-nofield HTTP/1.1", "Host: h", "Upgrade: websocket", "Connection: upgrade")},
-			{name: "101 to a request without upgrade", req: getReq("/r/101"), resp: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", want: bad502, closed: true, up: fwdGet("/r/101")},
+			{name: "101 to a request without upgrade", req: getReq("/r/101"), resp: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", want: bad502KA, up: fwdGet("/r/101")},
 		}},
 
 		// No body whatever the fields say (RFC 9112 6.3 rule 1), and no
@@ -550,35 +559,36 @@ func responseCorpus() []resGroup {
 		}},
 
 		// Invalid response heads (RFC 9112 4, 5, 6.3): 502, nothing of
-		// them reaches the client.
+		// them reaches the client; the request was read completely, so
+		// the client connection stays (issue 8).
 		{"invalid response heads", []resCase{
-			{name: "four-digit status", req: getReq("/r/2000"), resp: "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/2000")},
-			{name: "two-digit status", req: getReq("/r/20"), resp: "HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/20")},
-			{name: "status 600", req: getReq("/r/600"), resp: "HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/600")},
-			{name: "no space after status", req: getReq("/r/200ok"), resp: "HTTP/1.1 200OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/200ok")},
-			{name: "HTTP/2 status line", req: getReq("/r/h2"), resp: "HTTP/2 200 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/h2")},
-			{name: "lowercase version", req: getReq("/r/lower"), resp: "http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/lower")},
-			{name: "not HTTP", req: getReq("/r/icy"), resp: "ICY 200 OK\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/icy")},
-			{name: "bare LF", req: getReq("/r/lf"), resp: "HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", want: bad502, closed: true, up: fwdGet("/r/lf")},
-			{name: "obs-fold", req: getReq("/r/fold"), resp: "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/fold")},
-			{name: "space before colon", req: getReq("/r/colon"), resp: "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/colon")},
-			{name: "NUL in value", req: getReq("/r/nul"), resp: "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/nul")},
-			{name: "content-length and transfer-encoding", req: getReq("/r/clte"), resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", want: bad502, closed: true, up: fwdGet("/r/clte")},
-			{name: "duplicate identical content-length", req: getReq("/r/clcl"), resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/clcl")},
-			{name: "duplicate different content-length", req: getReq("/r/clcl2"), resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi!", want: bad502, closed: true, up: fwdGet("/r/clcl2")},
-			{name: "invalid content-length", req: getReq("/r/clbad"), resp: "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/clbad")},
-			{name: "chunked in HTTP/1.0", req: getReq("/r/te10"), resp: "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", want: bad502, closed: true, up: fwdGet("/r/te10")},
-			{name: "chunked not last", req: getReq("/r/te-notlast"), resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n2\r\nhi\r\n0\r\n\r\n", want: bad502, closed: true, up: fwdGet("/r/te-notlast")},
-			{name: "head over the limit", req: getReq("/r/bighead"), resp: "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 20000) + "\r\nContent-Length: 2\r\n\r\nhi", want: bad502, closed: true, up: fwdGet("/r/bighead")},
-			{name: "too many fields", req: getReq("/r/manyfields"), resp: head("HTTP/1.1 200 OK", append(manyFields(101), "Content-Length: 2")...) + "hi", want: bad502, closed: true, up: fwdGet("/r/manyfields")},
+			{name: "four-digit status", req: getReq("/r/2000"), resp: "HTTP/1.1 2000 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/2000")},
+			{name: "two-digit status", req: getReq("/r/20"), resp: "HTTP/1.1 20 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/20")},
+			{name: "status 600", req: getReq("/r/600"), resp: "HTTP/1.1 600 Odd\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/600")},
+			{name: "no space after status", req: getReq("/r/200ok"), resp: "HTTP/1.1 200OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/200ok")},
+			{name: "HTTP/2 status line", req: getReq("/r/h2"), resp: "HTTP/2 200 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/h2")},
+			{name: "lowercase version", req: getReq("/r/lower"), resp: "http/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/lower")},
+			{name: "not HTTP", req: getReq("/r/icy"), resp: "ICY 200 OK\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/icy")},
+			{name: "bare LF", req: getReq("/r/lf"), resp: "HTTP/1.1 200 OK\nContent-Length: 2\n\nhi", want: bad502KA, up: fwdGet("/r/lf")},
+			{name: "obs-fold", req: getReq("/r/fold"), resp: "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/fold")},
+			{name: "space before colon", req: getReq("/r/colon"), resp: "HTTP/1.1 200 OK\r\nContent-Length : 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/colon")},
+			{name: "NUL in value", req: getReq("/r/nul"), resp: "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/nul")},
+			{name: "content-length and transfer-encoding", req: getReq("/r/clte"), resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", want: bad502KA, up: fwdGet("/r/clte")},
+			{name: "duplicate identical content-length", req: getReq("/r/clcl"), resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/clcl")},
+			{name: "duplicate different content-length", req: getReq("/r/clcl2"), resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nhi!", want: bad502KA, up: fwdGet("/r/clcl2")},
+			{name: "invalid content-length", req: getReq("/r/clbad"), resp: "HTTP/1.1 200 OK\r\nContent-Length: -2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/clbad")},
+			{name: "chunked in HTTP/1.0", req: getReq("/r/te10"), resp: "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n", want: bad502KA, up: fwdGet("/r/te10")},
+			{name: "chunked not last", req: getReq("/r/te-notlast"), resp: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n2\r\nhi\r\n0\r\n\r\n", want: bad502KA, up: fwdGet("/r/te-notlast")},
+			{name: "head over the limit", req: getReq("/r/bighead"), resp: "HTTP/1.1 200 OK\r\nX-Big: " + strings.Repeat("a", 20000) + "\r\nContent-Length: 2\r\n\r\nhi", want: bad502KA, up: fwdGet("/r/bighead")},
+			{name: "too many fields", req: getReq("/r/manyfields"), resp: head("HTTP/1.1 200 OK", append(manyFields(101), "Content-Length: 2")...) + "hi", want: bad502KA, up: fwdGet("/r/manyfields")},
 			// Response bytes came, so this is not the dead pooled
 			// connection lb may retry on (design.md: "before any
 			// response byte"): one attempt, then 502.
-			{name: "truncated head", req: getReq("/r/trunc-head"), resp: "HTTP/1.1 200 OK\r\nContent-Le", srvCloses: true, want: bad502, closed: true, up: fwdGet("/r/trunc-head")},
+			{name: "truncated head", req: getReq("/r/trunc-head"), resp: "HTTP/1.1 200 OK\r\nContent-Le", srvCloses: true, want: bad502KA, up: fwdGet("/r/trunc-head")},
 			// No byte at all on a reused connection: lb sends the
 			// idempotent request again once on a new connection
 			// (design.md, RFC 9112 9.3.1), then answers 502.
-			{name: "closed without a byte", req: getReq("/r/empty"), resp: "", srvCloses: true, want: bad502, closed: true, up: fwdGet("/r/empty") + fwdGet("/r/empty")},
+			{name: "closed without a byte", req: getReq("/r/empty"), resp: "", srvCloses: true, want: bad502KA, up: fwdGet("/r/empty") + fwdGet("/r/empty")},
 		}},
 	}
 }
