@@ -16,8 +16,11 @@ func (s *Session) httpLBReq() {
 		return
 	}
 	now := s.now()
-	if s.nreq > 1 && t.tStart == s.idleSince {
-		t.tStart = now // the first byte of a keep-alive request (TR counts from it)
+	if !t.gotReq {
+		t.gotReq = true
+		if s.nreq > 1 {
+			t.tStart = now // the first byte of a keep-alive request (TR counts from it)
+		}
 	}
 	switch analyzer.HTTPLBReq(s.fe.HTTP, &t.a, &s.req.an, in, now) {
 	case analyzer.Wait:
@@ -228,11 +231,10 @@ func (s *Session) endTxn() bool {
 // request or while its response is due it aborts (HAProxy's abortonclose,
 // the default for HTTP since 3.3): nobody is there to read the answer.
 func (s *Session) onClientEOF() {
-	t := s.t
 	switch {
 	case s.stop != goOn || s.linger != 0:
 		s.abort(TermNormal) // the transaction keeps its own code
-	case t == nil || t.a.HeadAt == 0 && !s.inputWaiting(&s.req) && s.req.an == analyzer.AnHTTPLBReq && t.a.Req.HeadLen == 0 && !s.reqStarted():
+	case !s.reqStarted() && !s.inputWaiting(&s.req):
 		s.abort(TermNormal)
 	default:
 		s.abort(Term{CauseClientAbort, s.phase()})
@@ -240,7 +242,7 @@ func (s *Session) onClientEOF() {
 }
 
 // reqStarted reports whether bytes of the current request arrived.
-func (s *Session) reqStarted() bool { return s.t != nil && s.t.tStart != s.idleSince }
+func (s *Session) reqStarted() bool { return s.t != nil && s.t.gotReq }
 
 // onServerEOF handles the server closing its connection (or resetting it)
 // in HTTP mode.

@@ -107,6 +107,7 @@ type txn struct {
 	redisp   bool            // redispatched
 	reused   bool            // the request went on a pooled server connection
 	resend   bool            // the request was sent again after a dead pooled connection
+	gotReq   bool            // a byte of the request arrived
 	gotResp  bool            // a byte of the response arrived
 	dialSeq  uint32          // the connect attempt in flight (a stale dial result has another)
 	cancel   context.CancelFunc
