@@ -163,6 +163,13 @@ func (e *Env) attachWorker(s *Session) {
 			continue
 		case <-idle.C:
 		case <-e.ctx.Done():
+			// Killed: the sessions still queued are attached anyway, and
+			// end at once (killed, with their log line), so Wait returns.
+			select {
+			case s = <-e.attachQ:
+				continue
+			default:
+			}
 		}
 		// Leaving: first stop counting, then look once more, so that a
 		// session queued meanwhile is either seen here or by attach.
