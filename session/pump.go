@@ -243,29 +243,11 @@ func (p *pump) splice(srcRC, dstRC syscall.RawConn, srcAct, dstAct *atomic.Int64
 		if left > 0 && left < int64(chunk) {
 			chunk = int(left)
 		}
-		var (
-			n    int
-			rerr error
-		)
-		err := srcRC.Read(func(fd uintptr) bool {
-			for {
-				var m int64
-				m, rerr = unix.Splice(int(fd), nil, pp.w, nil, chunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
-				n = int(m)
-				if rerr != unix.EINTR {
-					break
-				}
-			}
-			if rerr == unix.EAGAIN { // the pipe is empty here, so EAGAIN means the socket is
-				p.block(blockSrc)
-				return false
-			}
-			return true
+		// The pipe is empty here, so EAGAIN means the socket is.
+		n, err := p.readWith(srcRC, func(fd int) (int, error) {
+			m, e := unix.Splice(fd, nil, pp.w, nil, chunk, unix.SPLICE_F_MOVE|unix.SPLICE_F_NONBLOCK)
+			return int(m), e
 		})
-		p.unblock()
-		if err == nil {
-			err = rerr
-		}
 		if err != nil {
 			*r = p.failed(*r, err, p.srcSide())
 			return false
@@ -306,13 +288,20 @@ func (p *pump) read(c Conn, b []byte) (int, error) {
 
 // readRaw reads once into b, waiting in the poller while nothing is there.
 func (p *pump) readRaw(rc syscall.RawConn, b []byte) (int, error) {
+	return p.readWith(rc, func(fd int) (int, error) { return unix.Read(fd, b) })
+}
+
+// readWith calls read (a read(2) or a splice(2) from the socket) until it
+// moves bytes, reaches EOF (0) or fails, waiting in the poller (timed as
+// waiting on src) while the socket is empty.
+func (p *pump) readWith(rc syscall.RawConn, read func(fd int) (int, error)) (int, error) {
 	var (
 		n    int
 		rerr error
 	)
 	err := rc.Read(func(fd uintptr) bool {
 		for {
-			n, rerr = unix.Read(int(fd), b)
+			n, rerr = read(int(fd))
 			if rerr != unix.EINTR {
 				break
 			}
