@@ -72,11 +72,20 @@ func (s *Session) backToPumps() {
 // or a read for the analyzers (or to discard, while lingering). Owner
 // only.
 func (s *Session) schedule(p *pump) {
-	if p == nil || p.busy || s.closing || s.ended || s.mode != onPumps || s.between {
+	if p == nil || s.closing || s.ended || s.mode != onPumps || s.between {
 		return
 	}
 	c := p.c
 	src, dst := s.producerOf(c), s.consumerOf(c)
+	if p.busy {
+		if p.reading && dst.nc != nil && (c.pending() || s.passthrough(c) != 0) {
+			// It waits for bytes while it has some to write now (its
+			// consumer just connected): stop the read; its report
+			// brings it back here.
+			p.kick()
+		}
+		return
+	}
 	cmd := pumpCmd{src: src.nc, dst: dst.nc}
 	var into []byte
 	if src.nc != nil && s.wantsRead(c) {
@@ -105,6 +114,9 @@ func (s *Session) schedule(p *pump) {
 		cmd.out = [2][]byte{}
 	}
 	p.busy = true
+	p.reading = len(cmd.out[0])+len(cmd.out[1]) == 0 && cmd.forward == 0
+	p.seq++
+	cmd.seq = p.seq
 	p.cmds <- cmd
 }
 

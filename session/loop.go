@@ -121,10 +121,24 @@ func (e *end) OnTraffic(c LoopConn) bool {
 	e.act.Store(s.now())
 	s.bulk = c.InboundBuffered() >= bulkRead
 	s.process()
-	if s.bulk && !s.ended && !s.closing && s.mode == onLoop && s.wantsSplice() {
+	if !s.ended && !s.closing && s.mode == onLoop && (s.bulk && s.wantsSplice() || s.buffered(s.channelOf(e)) > maxAhead) {
+		// A bulk flow (splice pays), or a peer sending far ahead of what
+		// lb can forward now (a request body while the server is not
+		// there yet, pipelined requests during a response): the loop
+		// cannot stop reading it, the pumps can (they read only into the
+		// channel's bounded buffer).
 		s.toPumps()
 	}
 	return s.eventDone()
+}
+
+// buffered returns how many input bytes c holds, committed or not.
+func (s *Session) buffered(c *channel) int {
+	n := len(c.own) - c.ownOff
+	if p := s.producerOf(c); p.lc != nil {
+		n += p.lc.InboundBuffered()
+	}
+	return n
 }
 
 // OnClose implements LoopHandler: the peer closed or reset this end (lb's
@@ -201,13 +215,7 @@ func (s *Session) input(c *channel) []byte {
 }
 
 // inputWaiting reports whether c has input bytes not committed yet.
-func (s *Session) inputWaiting(c *channel) bool {
-	n := len(c.own) - c.ownOff
-	if p := s.producerOf(c); p.lc != nil {
-		n += p.lc.InboundBuffered()
-	}
-	return n > c.fwd
-}
+func (s *Session) inputWaiting(c *channel) bool { return s.buffered(c) > c.fwd }
 
 // consume drops n bytes from the start of c's input (analyzed and
 // replaced, or written).

@@ -34,17 +34,25 @@ const spliceChunk = 1 << 20
 // pump is one channel's I/O agent. Its fields are the owner's but for
 // those the comments say the pump goroutine writes.
 type pump struct {
-	s    *Session
-	c    *channel
-	cmds chan pumpCmd // owner -> pump; closed to stop it
-	busy bool         // a command is out (owner)
+	s       *Session
+	c       *channel
+	cmds    chan pumpCmd // owner -> pump; closed to stop it
+	busy    bool         // a command is out (owner)
+	reading bool         // it only reads (owner)
 	// rep is the last command's report: written by the pump before it
 	// posts done; read by the owner in done.
 	rep  pumpReport
 	done func() // the report's task on the loop, bound once
 
-	mu     sync.Mutex // guards kicked and the deadlines of the sockets in use
-	kicked bool
+	seq uint64 // the last command sent (owner)
+
+	// A kick is for one command (kickSeq): the deadlines it put on the
+	// sockets (kickSrc, kickDst) stay until a later command starts, which
+	// takes them off. Guarded by mu.
+	mu      sync.Mutex
+	kickSeq uint64
+	kickSrc Conn
+	kickDst Conn
 
 	// atomic: what the running command waits for, read by the expiry
 	// model (a side is timed only while lb waits on it).
@@ -70,6 +78,7 @@ const (
 // pumpCmd is one command. The byte slices are lent to the pump until its
 // report: the owner neither moves nor overwrites them meanwhile.
 type pumpCmd struct {
+	seq      uint64    // the command's number (pump.seq when sent)
 	src, dst Conn      // the channel's producer and consumer connections (nil: none)
 	out      [2][]byte // write these first
 	forward  int64     // then move up to this many bytes from src to dst (-1: until src's EOF)
@@ -129,7 +138,7 @@ func (p *pump) dstSide() side { return 1 - p.srcSide() }
 
 // exec runs one command.
 func (p *pump) exec(cmd *pumpCmd) (r pumpReport) {
-	p.clearKick(cmd)
+	p.clearKick(cmd.seq)
 	p.moved.Store(0)
 	defer p.unblock()
 	src, dst := p.s.endOf(p.srcSide()), p.s.endOf(p.dstSide())
@@ -172,7 +181,7 @@ func (p *pump) exec(cmd *pumpCmd) (r pumpReport) {
 func (p *pump) failed(r pumpReport, err error, sd side) pumpReport {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		p.mu.Lock()
-		k := p.kicked
+		k := p.kickSeq != 0
 		p.mu.Unlock()
 		if k {
 			r.kicked = true
@@ -415,30 +424,38 @@ func (p *pump) kick() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.kicked = true
+	p.clearDeadlinesLocked()
+	p.kickSeq = p.seq
 	past := time.Unix(1, 0)
 	if c := p.s.endOf(p.srcSide()).nc; c != nil {
 		c.SetReadDeadline(past)
+		p.kickSrc = c
 	}
 	if c := p.s.endOf(p.dstSide()).nc; c != nil {
 		c.SetWriteDeadline(past)
+		p.kickDst = c
 	}
 }
 
-// clearKick undoes a kick that came after the previous command ended.
-func (p *pump) clearKick(cmd *pumpCmd) {
+// clearKick, as command seq starts, takes off the deadlines of a kick
+// meant for an earlier command (one that ended before the kick hit it).
+// A kick meant for seq itself stays: the command stops at once.
+func (p *pump) clearKick(seq uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if !p.kicked {
-		return
+	if p.kickSeq != 0 && p.kickSeq < seq {
+		p.clearDeadlinesLocked()
 	}
-	p.kicked = false
-	if cmd.src != nil {
-		cmd.src.SetReadDeadline(time.Time{})
+}
+
+func (p *pump) clearDeadlinesLocked() {
+	if p.kickSrc != nil {
+		p.kickSrc.SetReadDeadline(time.Time{})
 	}
-	if cmd.dst != nil {
-		cmd.dst.SetWriteDeadline(time.Time{})
+	if p.kickDst != nil {
+		p.kickDst.SetWriteDeadline(time.Time{})
 	}
+	p.kickSeq, p.kickSrc, p.kickDst = 0, nil, nil
 }
 
 // waiting returns what the running command waits for and since when
