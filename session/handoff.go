@@ -270,11 +270,15 @@ func (s *Session) poolLater(nc Conn, srv *backend.Server, cfg *config.Backend) {
 	go func() { _ = s.loop.Adopt(nc, h) }()
 }
 
-// stopPumps ends the pump goroutines (both idle).
+// stopPumps ends the pump goroutines (both idle) and takes off the
+// deadlines their last kicks left on the sockets.
 func (s *Session) stopPumps() {
 	for _, c := range [2]*channel{&s.req, &s.res} {
 		if p := c.pump; p != nil {
 			close(p.cmds)
+			p.mu.Lock()
+			p.clearDeadlinesLocked()
+			p.mu.Unlock()
 			c.pump = nil
 		}
 	}
