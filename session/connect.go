@@ -63,8 +63,8 @@ func (s *Session) acquire() {
 // handed over (Waiter.Ready, via the loop).
 func (s *Session) slotGranted(w *backend.Waiter, srv *backend.Server) {
 	t := s.t
-	if s.ended || s.closing || w != s.waiter || t == nil || t.cs != csQueued {
-		srv.Release() // the wait was given up meanwhile
+	if s.ended || s.closing || w != s.waiter || t == nil || t.cs != csQueued || s.env.killed.Load() {
+		srv.Release() // the wait was given up meanwhile, or a hard stop's kill is on its way
 		return
 	}
 	t.tw += s.now() - t.tPhase
