@@ -111,8 +111,8 @@ func (s *Session) checkEnd() bool {
 	if s.closing || s.ended || s.req.pending() || s.res.pending() {
 		return false
 	}
-	if s.stop != goOn && s.t != nil && s.t.logged {
-		s.afterAnswer()
+	if s.stop != goOn && s.t != nil {
+		s.afterAnswer() // the answer that ends the connection is out
 		return false
 	}
 	if s.tunnel {
