@@ -249,14 +249,13 @@ func (s *Session) park() {
 	t.target, t.bsrv, t.exclude = nil, nil, nil
 	txnPool.Put(t)
 	s.t = nil
+	s.nreq-- // counted again when it starts (unpark)
 }
 
 // unpark takes a transaction for a parked session that got bytes.
 func (s *Session) unpark() {
 	if s.t == nil && !s.ended {
-		nreq := s.nreq - 1
 		s.newTxn()
-		s.nreq = nreq + 1
 	}
 }
 
