@@ -265,17 +265,20 @@ func TestHTTPServerErrors(t *testing.T) {
 }
 
 // TestHTTPRequestTimeout: a request head that trickles in is answered 408
-// after timeout.http_request (slowloris), on a fake clock.
+// after timeout.http_request (slowloris), on a fake clock, then closed. A
+// reset counts as the close: lb closes right after the 408, and a socket
+// closed before lb read the partial head (the advance can come first)
+// sends a reset.
 func TestHTTPRequestTimeout(t *testing.T) {
 	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
 	clock := newClock()
 	p := startLBClock(t, httpConfig("[frontend.fe.timeout]\nhttp_request = \"300ms\"\n", "", srv("s", hb.addr())), clock)
-	c := dial(t, p.addr("fe"))
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n")
+	c := dialClient(t, p.addr("fe"))
+	c.send(t, "GET / HTTP/1.1\r\nHost: h\r\n")
 	fireAt(t, clock, fakeStart.Add(300*time.Millisecond))
-	got := readAll(t, c)
-	if !strings.HasPrefix(got, "HTTP/1.1 408 ") {
-		t.Errorf("got %q; want 408", firstLine(got))
+	got, closed := c.rest()
+	if !strings.HasPrefix(got, "HTTP/1.1 408 ") || !closed {
+		t.Errorf("got %q (closed %v); want 408 then a close", firstLine(got), closed)
 	}
 }
 
