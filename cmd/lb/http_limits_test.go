@@ -165,23 +165,23 @@ func TestHTTPHandoffErrors(t *testing.T) {
 	silentRead := make(chan struct{}, 1)
 	closer := startServer(t, readAllThen(func(net.Conn) {}))
 	silent := startServer(t, readAllThen(func(c net.Conn) { silentRead <- struct{}{}; io.Copy(io.Discard, c) }))
-	// Each case's step that makes lb answer: none when the server closes,
-	// a fake-clock step past timeout.server once the silent server has
-	// read the request.
-	atOnce := func(*testing.T, *sessiontest.Clock) {}
-	serverTimeout := func(t *testing.T, clock *sessiontest.Clock) {
+	// Each case reads lb's answer: at once when the server closes; for
+	// the silent server, once it has read the request, with the fake
+	// clock moved past timeout.server.
+	answered := func(_ *testing.T, c *client, _ *sessiontest.Clock) (response, error) { return c.response("POST") }
+	serverTimeout := func(t *testing.T, c *client, clock *sessiontest.Clock) (response, error) {
 		select {
 		case <-silentRead:
 		case <-time.After(guard):
 			t.Fatalf("the silent server did not get the whole request")
 		}
-		fireAt(t, clock, clock.Now().Add(500*time.Millisecond))
+		return answerPast(t, c, "POST", clock, 500*time.Millisecond)
 	}
 	for _, tc := range []struct {
 		name, addr, want string
-		answer           func(t *testing.T, clock *sessiontest.Clock)
+		answer           func(t *testing.T, c *client, clock *sessiontest.Clock) (response, error)
 	}{
-		{"server closes", closer.addr(), "HTTP/1.1 502 ", atOnce},
+		{"server closes", closer.addr(), "HTTP/1.1 502 ", answered},
 		{"server silent", silent.addr(), "HTTP/1.1 504 ", serverTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -192,8 +192,7 @@ func TestHTTPHandoffErrors(t *testing.T) {
 				fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", size)
 				io.Copy(c, io.LimitReader(zeros{}, size))
 			}()
-			tc.answer(t, clock)
-			got, err := c.response("POST")
+			got, err := tc.answer(t, c, clock)
 			if !strings.HasPrefix(got.raw, tc.want) {
 				t.Fatalf("got %q (%v); want %q", firstLine(got.raw), err, tc.want)
 			}
