@@ -11,11 +11,11 @@ import (
 
 // TestAccessLogFields: the access-log line of a normal request, a 502, a
 // 504 and a client abort carries the HAProxy timers, status, bytes and
-// termination code.
+// termination code. The 504 comes from timeout.server on a fake clock.
 func TestAccessLogFields(t *testing.T) {
 	good := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("hello") })
 	bad := startServer(t, func(c net.Conn) { c.Read(make([]byte, 4096)); io.WriteString(c, "garbage\r\n\r\n") })
-	slow := startServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
+	slow := startRecorder(t, nil)
 	cfg := httpConfig("", "[backend.be.timeout]\nserver = \"300ms\"\n", srv("good", good.addr())) + `
 [[frontend.fe.route]]
 path_prefix = "/bad"
@@ -34,13 +34,23 @@ server = "300ms"
 name = "slow"
 address = "` + slow.addr() + `"
 `
-	p := startLB(t, cfg)
+	clock := newClock()
+	p := startLBClock(t, cfg, clock)
 	rawExchange(t, p.addr("fe"), "GET /ok HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 2*time.Second)
-	rawExchange(t, p.addr("fe"), "GET /bad HTTP/1.1\r\nHost: h\r\n\r\n", 2*time.Second)
-	rawExchange(t, p.addr("fe"), "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n", 5*time.Second)
+	badC := dialClient(t, p.addr("fe"))
+	badC.send(t, "GET /bad HTTP/1.1\r\nHost: h\r\n\r\n")
+	badC.response("GET")
+	headAt := func(i int) func() bool {
+		return func() bool { got, _ := slow.conn(i); return strings.HasSuffix(got, "\r\n\r\n") }
+	}
+	slowC := dialClient(t, p.addr("fe"))
+	slowC.send(t, "GET /slow HTTP/1.1\r\nHost: h\r\n\r\n")
+	waitFor(t, "/slow at the slow server", headAt(0))
+	fireAt(t, clock, clock.Now().Add(300*time.Millisecond))
+	slowC.response("GET")
 	c := dial(t, p.addr("fe"))
 	io.WriteString(c, "GET /slow/abort HTTP/1.1\r\nHost: h\r\n\r\n")
-	time.Sleep(100 * time.Millisecond)
+	waitFor(t, "/slow/abort at the slow server", headAt(1))
 	c.Close()
 
 	cases := []struct {
@@ -71,5 +81,4 @@ address = "` + slow.addr() + `"
 			t.Errorf("504: Tr = %v; want -1 (no response head)", l["Tr"])
 		}
 	}
-	_ = strings.Contains
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lb-proxy/lb/config"
+	"github.com/lb-proxy/lb/session/sessiontest"
 )
 
 // TestHTTPLimitsConfigured: max_head_size, max_headers and
@@ -141,7 +142,9 @@ func TestHTTPBodyLimitHandoff(t *testing.T) {
 
 // TestHTTPHandoffErrors: a transaction moved to the pumps by a large body
 // still gets a complete 502 or 504 when its server fails before the
-// response head, as one on the event loop does.
+// response head, as one on the event loop does. lb runs on a fake clock:
+// the silent server's 504 comes once the clock passes timeout.server,
+// after the server has read the whole request.
 func TestHTTPHandoffErrors(t *testing.T) {
 	const size = 8 << 20
 	readAllThen := func(after func(net.Conn)) func(net.Conn) {
@@ -159,23 +162,39 @@ func TestHTTPHandoffErrors(t *testing.T) {
 			after(c)
 		}
 	}
+	silentRead := make(chan struct{}, 1)
 	closer := startServer(t, readAllThen(func(net.Conn) {}))
-	silent := startServer(t, readAllThen(func(c net.Conn) { io.Copy(io.Discard, c) }))
-	for _, tc := range []struct{ name, addr, want string }{
-		{"server closes", closer.addr(), "HTTP/1.1 502 "},
-		{"server silent", silent.addr(), "HTTP/1.1 504 "},
+	silent := startServer(t, readAllThen(func(c net.Conn) { silentRead <- struct{}{}; io.Copy(io.Discard, c) }))
+	// Each case reads lb's answer: at once when the server closes; for
+	// the silent server, once it has read the request, with the fake
+	// clock moved past timeout.server.
+	answered := func(_ *testing.T, c *client, _ *sessiontest.Clock) (response, error) { return c.response("POST") }
+	serverTimeout := func(t *testing.T, c *client, clock *sessiontest.Clock) (response, error) {
+		select {
+		case <-silentRead:
+		case <-time.After(guard):
+			t.Fatalf("the silent server did not get the whole request")
+		}
+		return answerPast(t, c, "POST", clock, 500*time.Millisecond)
+	}
+	for _, tc := range []struct {
+		name, addr, want string
+		answer           func(t *testing.T, c *client, clock *sessiontest.Clock) (response, error)
+	}{
+		{"server closes", closer.addr(), "HTTP/1.1 502 ", answered},
+		{"server silent", silent.addr(), "HTTP/1.1 504 ", serverTimeout},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startLB(t, httpConfig("", "[backend.be.timeout]\nserver = \"500ms\"\n", srv("s", tc.addr)))
-			c := dial(t, p.addr("fe"))
+			clock := newClock()
+			p := startLBClock(t, httpConfig("", "[backend.be.timeout]\nserver = \"500ms\"\n", srv("s", tc.addr)), clock)
+			c := dialClient(t, p.addr("fe"))
 			go func() {
 				fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: %d\r\n\r\n", size)
 				io.Copy(c, io.LimitReader(zeros{}, size))
 			}()
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
-			got, _ := io.ReadAll(c)
-			if !strings.HasPrefix(string(got), tc.want) {
-				t.Fatalf("got %q; want %q", firstLine(string(got)), tc.want)
+			got, err := tc.answer(t, c, clock)
+			if !strings.HasPrefix(got.raw, tc.want) {
+				t.Fatalf("got %q (%v); want %q", firstLine(got.raw), err, tc.want)
 			}
 		})
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lb-proxy/lb/session/sessiontest"
 )
 
 // httpBackend is an HTTP/1.1 server written for the tests: it records the
@@ -206,7 +208,8 @@ func firstLine(s string) string {
 
 // TestHTTPServerErrors: bad, empty, late and truncated responses. A
 // complete keep-alive request answered 502, 503 or 504 keeps its client
-// connection (issue 8): the next request on it is answered too.
+// connection (issue 8): the next request on it is answered too. lb runs on
+// a fake clock: "silent" is answered once the clock passes timeout.server.
 func TestHTTPServerErrors(t *testing.T) {
 	garbage := startServer(t, func(c net.Conn) { c.Read(make([]byte, 4096)); io.WriteString(c, "SSH-2.0-nope\r\n\r\n") })
 	empty := startServer(t, func(c net.Conn) { c.Read(make([]byte, 4096)) })
@@ -215,24 +218,37 @@ func TestHTTPServerErrors(t *testing.T) {
 		c.Read(make([]byte, 4096))
 		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nonly ten b")
 	})
+	// Each case's step that makes lb answer the request just sent: none
+	// when the server's fault is answered at once (a refused connection
+	// too: with retries = 1 and the default redispatch, the one retry is
+	// the redispatch, which does not pause), a fake-clock step past
+	// timeout.server for the silent server.
+	atOnce := func(*testing.T, *sessiontest.Clock) {}
+	serverTimeout := func(t *testing.T, clock *sessiontest.Clock) {
+		fireAt(t, clock, clock.Now().Add(300*time.Millisecond))
+	}
 	cases := []struct {
 		name, addr, beExtra, want string
+		answer                    func(t *testing.T, clock *sessiontest.Clock)
 	}{
-		{"garbage", garbage.addr(), "", "HTTP/1.1 502 "},
-		{"empty", empty.addr(), "", "HTTP/1.1 502 "},
-		{"silent", silent.addr(), "[backend.be.timeout]\nserver = \"300ms\"\n", "HTTP/1.1 504 "},
-		{"dead", deadAddr(t), "retries = 1\n[backend.be.timeout]\nconnect = \"100ms\"\n", "HTTP/1.1 503 "},
+		{"garbage", garbage.addr(), "", "HTTP/1.1 502 ", atOnce},
+		{"empty", empty.addr(), "", "HTTP/1.1 502 ", atOnce},
+		{"silent", silent.addr(), "[backend.be.timeout]\nserver = \"300ms\"\n", "HTTP/1.1 504 ", serverTimeout},
+		{"dead", deadAddr(t), "retries = 1\n[backend.be.timeout]\nconnect = \"100ms\"\n", "HTTP/1.1 503 ", atOnce},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			p := startLB(t, httpConfig("", c.beExtra, srv("s", c.addr)))
+			clock := newClock()
+			p := startLBClock(t, httpConfig("", c.beExtra, srv("s", c.addr)), clock)
 			cl := dialClient(t, p.addr("fe"))
 			cl.send(t, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+			c.answer(t, clock)
 			first, err := cl.response("GET")
 			if !strings.HasPrefix(first.raw, c.want) || header(first.raw, "Connection") != "" {
 				t.Errorf("got %q (%v); want %q without Connection: close", first.raw, err, c.want)
 			}
 			cl.send(t, "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+			c.answer(t, clock)
 			second, closed := cl.rest()
 			if !strings.HasPrefix(second, c.want) || !closed {
 				t.Errorf("second request on the connection: got %q (closed %v); want %q then a close (the connection stays open after the first)", firstLine(second), closed, c.want)
@@ -249,15 +265,20 @@ func TestHTTPServerErrors(t *testing.T) {
 }
 
 // TestHTTPRequestTimeout: a request head that trickles in is answered 408
-// after timeout.http_request (slowloris).
+// after timeout.http_request (slowloris), on a fake clock, then closed. A
+// reset counts as the close: lb closes right after the 408, and a socket
+// closed before lb read the partial head (the advance can come first)
+// sends a reset.
 func TestHTTPRequestTimeout(t *testing.T) {
 	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
-	p := startLB(t, httpConfig("[frontend.fe.timeout]\nhttp_request = \"300ms\"\n", "", srv("s", hb.addr())))
-	c := dial(t, p.addr("fe"))
-	io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n")
-	got := readAll(t, c)
-	if !strings.HasPrefix(got, "HTTP/1.1 408 ") {
-		t.Errorf("got %q; want 408", firstLine(got))
+	clock := newClock()
+	p := startLBClock(t, httpConfig("[frontend.fe.timeout]\nhttp_request = \"300ms\"\n", "", srv("s", hb.addr())), clock)
+	c := dialClient(t, p.addr("fe"))
+	c.send(t, "GET / HTTP/1.1\r\nHost: h\r\n")
+	fireAt(t, clock, fakeStart.Add(300*time.Millisecond))
+	got, closed := c.rest()
+	if !strings.HasPrefix(got, "HTTP/1.1 408 ") || !closed {
+		t.Errorf("got %q (closed %v); want 408 then a close", firstLine(got), closed)
 	}
 }
 

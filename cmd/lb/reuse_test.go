@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lb-proxy/lb/session/sessiontest"
 )
 
 // TestHTTPServerConnectionReuse: a server connection goes back to the
@@ -44,44 +46,61 @@ func TestHTTPServerConnectionReuse(t *testing.T) {
 }
 
 // TestHTTPPoolPurge: an idle pooled server connection is closed after the
-// backend's pool_purge_delay even though no request asks for one; with
-// pool_max_conn = 0 nothing is pooled at all.
+// backend's pool_purge_delay even though no request asks for one: on a
+// fake clock, it is still open once the clock has moved just under the
+// delay since the response, and closed once it has moved past it. With
+// pool_max_conn = 0 nothing is pooled at all: the connection is closed
+// after the response without the clock moving.
 func TestHTTPPoolPurge(t *testing.T) {
-	for _, tc := range []struct {
-		name, beExtra string
-		minIdle       time.Duration // the server connection stays open at least this long
-		maxIdle       time.Duration // and is closed by lb within this
-	}{
-		{"purged", "pool_purge_delay = \"300ms\"\n", 250 * time.Millisecond, 3 * time.Second},
-		{"no reuse", "pool_max_conn = 0\n", 0, time.Second},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			closed := make(chan time.Duration, 1)
-			be := startServer(t, func(c net.Conn) {
-				br := bufio.NewReader(c)
-				if _, err := http.ReadRequest(br); err != nil {
-					return
-				}
-				io.WriteString(c, ok("x"))
-				done := time.Now()
-				c.SetReadDeadline(time.Now().Add(10 * time.Second))
-				if _, err := br.ReadByte(); err == io.EOF {
-					closed <- time.Since(done)
-				}
-			})
-			p := startLB(t, httpConfig("", tc.beExtra, srv("s", be.addr())))
-			got, _ := rawExchange(t, p.addr("fe"), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", time.Second)
-			if !strings.HasPrefix(got, "HTTP/1.1 200") {
-				t.Fatalf("got %q", got)
+	// exchange serves one request through lb (with beExtra in its backend)
+	// on a fake clock; closed gets the server connection's EOF.
+	exchange := func(t *testing.T, beExtra string) (clock *sessiontest.Clock, closed chan struct{}) {
+		t.Helper()
+		closed = make(chan struct{}, 1)
+		be := startServer(t, func(c net.Conn) {
+			br := bufio.NewReader(c)
+			if _, err := http.ReadRequest(br); err != nil {
+				return
 			}
-			select {
-			case d := <-closed:
-				if d < tc.minIdle || d > tc.maxIdle {
-					t.Errorf("server connection closed by lb after %v; want between %v and %v", d, tc.minIdle, tc.maxIdle)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatalf("lb never closed the idle server connection")
+			io.WriteString(c, ok("x"))
+			c.SetReadDeadline(time.Now().Add(2 * guard))
+			if _, err := br.ReadByte(); err == io.EOF {
+				closed <- struct{}{}
 			}
 		})
+		clock = newClock()
+		p := startLBClock(t, httpConfig("", beExtra, srv("s", be.addr())), clock)
+		got, _ := rawExchange(t, p.addr("fe"), "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", time.Second)
+		if !strings.HasPrefix(got, "HTTP/1.1 200") {
+			t.Fatalf("got %q", got)
+		}
+		return clock, closed
 	}
+	t.Run("purged", func(t *testing.T) {
+		const delay = 300 * time.Millisecond
+		clock, closed := exchange(t, "pool_purge_delay = \"300ms\"\n")
+		if !clock.WaitArmedAt(fakeStart.Add(delay), guard) {
+			t.Fatalf("no purge armed at pool_purge_delay (%v) after the response: is the connection pooled?", delay)
+		}
+		clock.Advance(delay - time.Millisecond)
+		select {
+		case <-closed:
+			t.Fatalf("server connection closed by lb %v after the response; want it kept until pool_purge_delay (%v)", delay-time.Millisecond, delay)
+		case <-time.After(200 * time.Millisecond): // lb had the time to close it, had the purge been due
+		}
+		clock.Advance(2 * time.Millisecond)
+		select {
+		case <-closed:
+		case <-time.After(guard):
+			t.Fatalf("lb never closed the idle server connection %v after the response (pool_purge_delay %v)", delay+time.Millisecond, delay)
+		}
+	})
+	t.Run("no reuse", func(t *testing.T) {
+		_, closed := exchange(t, "pool_max_conn = 0\n")
+		select {
+		case <-closed:
+		case <-time.After(guard):
+			t.Fatalf("lb never closed the server connection (pool_max_conn = 0, the clock not moved)")
+		}
+	})
 }

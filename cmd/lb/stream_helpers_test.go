@@ -40,6 +40,33 @@ func fireAt(t *testing.T, clock *sessiontest.Clock, at time.Time) {
 	clock.Advance(at.Sub(clock.Now()) + time.Second)
 }
 
+// answerPast reads the response to a request whose answer comes from a
+// timeout d that lb counts from when it began waiting on the server: it
+// advances the fake clock past d (fireAt), and again each time lb re-arms
+// d after the new time instead of answering. On the pumps the wait can
+// begin after an advance (the pumps report the end of the upload late),
+// and then it counts from that advanced time.
+func answerPast(t *testing.T, c *client, method string, clock *sessiontest.Clock, d time.Duration) (response, error) {
+	t.Helper()
+	type result struct {
+		r   response
+		err error
+	}
+	got := make(chan result, 1)
+	go func() { r, err := c.response(method); got <- result{r, err} }()
+	fireAt(t, clock, clock.Now().Add(d))
+	for {
+		select {
+		case res := <-got:
+			return res.r, res.err
+		case <-time.After(50 * time.Millisecond):
+			if at := clock.Now().Add(d); clock.WaitArmedAt(at, 0) {
+				clock.Advance(d + time.Second)
+			}
+		}
+	}
+}
+
 // accepts is how many connections the server has accepted so far.
 func (s *server) accepts() int {
 	s.mu.Lock()

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/lb-proxy/lb/session/sessiontest"
 )
 
 // tcpConfig renders a one-frontend TCP config. servers are TOML server
@@ -195,15 +197,19 @@ address = %q
 }
 
 // TestTCPRetriesRedispatch: a dead server is retried, then the last retry
-// goes to another server; without redispatch the client is closed.
+// goes to another server; without redispatch the client is closed. The
+// pause before each retry on the same server (min(connect, 1s)) runs on a
+// fake clock.
 func TestTCPRetriesRedispatch(t *testing.T) {
 	live := startServer(t, nameServer("live"))
 	dead := deadAddr(t)
 	timeouts := "[backend.be.timeout]\nconnect = \"100ms\"\n"
 	t.Run("redispatch", func(t *testing.T) {
-		p := startLB(t, tcpConfig("", "balance = \"first\"\nretries = 2\nredispatch = true\n"+timeouts,
-			srv("dead", dead), srv("live", live.addr())))
+		clock := newClock()
+		p := startLBClock(t, tcpConfig("", "balance = \"first\"\nretries = 2\nredispatch = true\n"+timeouts,
+			srv("dead", dead), srv("live", live.addr())), clock)
 		c := dial(t, p.addr("fe"))
+		passTurnAround(t, p, clock, 1, 100*time.Millisecond) // the second attempt is the last: redispatched at once
 		if got := readAll(t, c); got != "live" {
 			t.Errorf("answer = %q; want %q (redispatched)", got, "live")
 		}
@@ -214,9 +220,12 @@ func TestTCPRetriesRedispatch(t *testing.T) {
 		}
 	})
 	t.Run("no-redispatch", func(t *testing.T) {
-		p := startLB(t, tcpConfig("", "balance = \"first\"\nretries = 2\nredispatch = false\n"+timeouts,
-			srv("dead", dead), srv("live", live.addr())))
+		clock := newClock()
+		p := startLBClock(t, tcpConfig("", "balance = \"first\"\nretries = 2\nredispatch = false\n"+timeouts,
+			srv("dead", dead), srv("live", live.addr())), clock)
 		c := dial(t, p.addr("fe"))
+		passTurnAround(t, p, clock, 1, 100*time.Millisecond)
+		passTurnAround(t, p, clock, 2, 100*time.Millisecond)
 		if got := readAll(t, c); got != "" {
 			t.Errorf("answer = %q; want a clean close with nothing", got)
 		}
@@ -229,6 +238,19 @@ func TestTCPRetriesRedispatch(t *testing.T) {
 			t.Errorf("connection errors counted on the dead server = %d; want 3 (1 + 2 retries)", n)
 		}
 	})
+}
+
+// passTurnAround waits until the first server of backend be has counted n
+// refused connections (lb is then in the pause before its next attempt),
+// then moves the fake clock past the pause. The refusal is what the test
+// waits for, not the pause's timer: the pause ends at the date the
+// refused attempt's timeout.connect had (both are min(connect, 1s) after
+// the frozen now), so that timer is armed before the refusal too.
+func passTurnAround(t *testing.T, p *lbProc, clock *sessiontest.Clock, n uint64, pause time.Duration) {
+	t.Helper()
+	s := p.inst.backend("be").Servers()[0]
+	waitFor(t, fmt.Sprintf("refused connection %d", n), func() bool { return s.Counters().ConnectErrors.Load() >= n })
+	fireAt(t, clock, clock.Now().Add(pause))
 }
 
 // TestTCPNoServer: with every server DOWN the client is closed at once.
@@ -247,17 +269,21 @@ func TestTCPNoServer(t *testing.T) {
 }
 
 // TestTCPConnectTimeout: a server that never answers the SYN gets
-// timeout.connect per attempt, then the client is closed (sC).
+// timeout.connect per attempt, then the client is closed (sC). On a fake
+// clock: the client is still open after the first attempt's timeout; lb
+// pauses (min(connect, 1s)) and tries again, and closes the client only
+// after the second attempt's timeout.
 func TestTCPConnectTimeout(t *testing.T) {
 	addr := blackhole(t)
-	p := startLB(t, tcpConfig("", "retries = 1\nredispatch = false\n[backend.be.timeout]\nconnect = \"150ms\"\n", srv("bh", addr)))
+	clock := newClock()
+	p := startLBClock(t, tcpConfig("", "retries = 1\nredispatch = false\n[backend.be.timeout]\nconnect = \"150ms\"\n", srv("bh", addr)), clock)
 	c := dial(t, p.addr("fe"))
-	start := time.Now()
+	fireAt(t, clock, clock.Now().Add(150*time.Millisecond)) // the first attempt's timeout.connect
+	stillOpen(t, c, "after the first connect timeout (want 2 before the close)")
+	fireAt(t, clock, clock.Now().Add(150*time.Millisecond)) // the turn-around pause
+	fireAt(t, clock, clock.Now().Add(150*time.Millisecond)) // the second attempt's timeout.connect
 	if got := readAll(t, c); got != "" {
 		t.Errorf("answer = %q; want a clean close", got)
-	}
-	if el := time.Since(start); el < 300*time.Millisecond {
-		t.Errorf("closed after %v; want at least 2 connect timeouts (300ms)", el)
 	}
 	l := p.waitLog(t, func(m map[string]any) bool { return m["frontend"] == "fe" })
 	if l["term"] != "sC" || l["retries"] != 1.0 {
@@ -265,7 +291,23 @@ func TestTCPConnectTimeout(t *testing.T) {
 	}
 }
 
-// TestTCPTimeouts: client, server and tunnel inactivity timeouts.
+// stillOpen checks that lb has not closed c: a read sees no byte and no
+// end within a short real window, in which lb would have closed it had a
+// timeout been due (the fake clock fires due timers before Advance
+// returns; lb acts on them at once).
+func stillOpen(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	n, err := c.Read(make([]byte, 1))
+	if !isTimeout(err) {
+		t.Errorf("%s: read %d bytes, %v; want the connection open", what, n, err)
+	}
+	c.SetReadDeadline(time.Time{})
+}
+
+// TestTCPTimeouts: client, server and tunnel inactivity timeouts, on a
+// fake clock: the session is open once the clock has moved just under the
+// timeout, closed once it has moved past it.
 func TestTCPTimeouts(t *testing.T) {
 	hold := func(c net.Conn) { io.Copy(io.Discard, c) }
 	cases := []struct {
@@ -278,14 +320,17 @@ func TestTCPTimeouts(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			s := startServer(t, hold)
-			p := startLB(t, tcpConfig(tc.fe, tc.be, srv("s", s.addr())))
+			clock := newClock()
+			p := startLBClock(t, tcpConfig(tc.fe, tc.be, srv("s", s.addr())), clock)
 			c := dial(t, p.addr("fe"))
-			start := time.Now()
+			if !clock.WaitArmedAt(fakeStart.Add(200*time.Millisecond), guard) {
+				t.Errorf("no timer armed at timeout.%s (200ms) on the fake clock", tc.name)
+			}
+			clock.Advance(200*time.Millisecond - time.Millisecond)
+			stillOpen(t, c, "after 199ms idle (want >= 200ms)")
+			clock.Advance(2 * time.Millisecond)
 			if got := readAll(t, c); got != "" {
 				t.Errorf("read %q; want close", got)
-			}
-			if el := time.Since(start); el < 200*time.Millisecond {
-				t.Errorf("closed after %v; want >= 200ms", el)
 			}
 			l := p.waitLog(t, func(m map[string]any) bool { return m["frontend"] == "fe" })
 			if l["term"] != tc.term {
@@ -296,16 +341,19 @@ func TestTCPTimeouts(t *testing.T) {
 }
 
 // TestTCPTunnelActivity: traffic in one direction keeps a tunnel open past
-// its inactivity timeout.
+// its inactivity timeout. On a fake clock: each tick reaches the server,
+// then the clock moves 100ms, ten times (1s, 3x the timeout).
 func TestTCPTunnelActivity(t *testing.T) {
-	s := startServer(t, func(c net.Conn) { io.Copy(io.Discard, c) })
-	p := startLB(t, tcpConfig("", "[backend.be.timeout]\ntunnel = \"300ms\"\n", srv("s", s.addr())))
+	s := startRecorder(t, nil)
+	clock := newClock()
+	p := startLBClock(t, tcpConfig("", "[backend.be.timeout]\ntunnel = \"300ms\"\n", srv("s", s.addr())), clock)
 	c := dial(t, p.addr("fe"))
 	for i := 0; i < 10; i++ { // 1s of activity, 3x the timeout
 		if _, err := io.WriteString(c, "tick"); err != nil {
 			t.Fatalf("write %d: %v (tunnel closed while active)", i, err)
 		}
-		time.Sleep(100 * time.Millisecond)
+		s.waitReceived(t, 0, strings.Repeat("tick", i+1))
+		clock.Advance(100 * time.Millisecond)
 	}
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if _, err := c.Read(make([]byte, 1)); err == io.EOF {
@@ -314,14 +362,16 @@ func TestTCPTunnelActivity(t *testing.T) {
 }
 
 // TestTCPQueue: over a server's maxconn sessions wait in the queue, are
-// served when a slot frees, and give up after timeout.queue (sQ).
+// served when a slot frees, and give up after timeout.queue (sQ), on a
+// fake clock.
 func TestTCPQueue(t *testing.T) {
 	release := make(chan struct{})
 	s := startServer(t, func(c net.Conn) {
 		io.WriteString(c, "hi")
 		<-release
 	})
-	p := startLB(t, tcpConfig("", "[backend.be.timeout]\nqueue = \"300ms\"\n", srv("s", s.addr(), "maxconn = 1")))
+	clock := newClock()
+	p := startLBClock(t, tcpConfig("", "[backend.be.timeout]\nqueue = \"300ms\"\n", srv("s", s.addr(), "maxconn = 1")), clock)
 	a := dial(t, p.addr("fe"))
 	buf := make([]byte, 2)
 	a.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -330,6 +380,7 @@ func TestTCPQueue(t *testing.T) {
 	}
 	// b queues and times out.
 	b := dial(t, p.addr("fe"))
+	fireAt(t, clock, clock.Now().Add(300*time.Millisecond))
 	if got := readAll(t, b); got != "" {
 		t.Errorf("queued session got %q; want close after timeout.queue", got)
 	}
@@ -339,7 +390,9 @@ func TestTCPQueue(t *testing.T) {
 	}
 	// c queues and is served once a's slot frees.
 	c := dial(t, p.addr("fe"))
-	time.Sleep(50 * time.Millisecond)
+	if !clock.WaitArmedAt(clock.Now().Add(300*time.Millisecond), guard) {
+		t.Errorf("no timer armed at timeout.queue (300ms) for the second queued session: is it queued?")
+	}
 	close(release) // the server ends a's session...
 	a.Close()      // ...and so does its client: the slot frees
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -454,10 +507,12 @@ func TestTCPBackpressure(t *testing.T) {
 }
 
 // TestGracefulStop: SIGTERM closes the listeners, lets an established
-// session finish, and exits 0; hard_stop_after closes what is left.
+// session finish, and exits 0; hard_stop_after closes what is left (on a
+// fake clock).
 func TestGracefulStop(t *testing.T) {
 	s := startServer(t, echo)
-	p := startLB(t, tcpConfig("", "", srv("s", s.addr())))
+	clock := newClock()
+	p := startLBClock(t, tcpConfig("", "", srv("s", s.addr())), clock)
 	addr := p.addr("fe")
 	c := dial(t, addr)
 	io.WriteString(c, "a")
@@ -485,6 +540,7 @@ func TestGracefulStop(t *testing.T) {
 	case <-time.After(100 * time.Millisecond):
 	}
 	// hard_stop_after (2s) closes it.
+	fireAt(t, clock, fakeStart.Add(2*time.Second))
 	if got := readAll(t, c); got != "" {
 		t.Errorf("read %q; want close at hard stop", got)
 	}
