@@ -264,7 +264,7 @@ func (s *Session) connectGaveUp(term Term) {
 func (s *Session) resend() {
 	t := s.t
 	s.closeEnd(&s.bc)
-	s.bc = end{s: s, side: sideBack}
+	s.bc.reset()
 	s.res.reset()
 	s.req.setHead(t.head)
 	t.resend, t.reused = true, false
@@ -286,7 +286,7 @@ func (s *Session) dropServer() {
 		t.srv = nil
 	}
 	s.closeEnd(&s.bc)
-	s.bc = end{s: s, side: sideBack}
+	s.bc.reset()
 	s.dropInput(&s.res)
 }
 
@@ -306,17 +306,17 @@ func (s *Session) releaseServer(poolable bool) {
 		switch {
 		case b.lc != nil && s.mode == onLoop:
 			if s.env.poolFor(s.loop).put(t.bsrv, b.lc, s.loop, s.now(), cfg.PoolMaxConn, cfg.PoolPurgeDelay.Duration) {
-				*b = end{s: s, side: sideBack}
+				b.reset()
 				return
 			}
 		case b.nc != nil && s.mode == onPumps:
 			s.poolLater(b.nc, t.bsrv, cfg)
-			*b = end{s: s, side: sideBack}
+			b.reset()
 			return
 		}
 	}
 	s.closeEnd(b)
-	*b = end{s: s, side: sideBack}
+	b.reset()
 }
 
 func isTimeout(err error) bool {

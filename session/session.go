@@ -177,6 +177,12 @@ type end struct {
 	act atomic.Int64
 }
 
+// reset empties an end for its next connection. It never overwrites the
+// whole struct: a pump that has not reported yet may still stamp act.
+func (e *end) reset() {
+	e.lc, e.nc, e.open, e.eof = nil, nil, false, false
+}
+
 // attach puts the session onto an event loop: the first event, fc's
 // OnOpen, starts it there. Attach worker goroutine.
 func (s *Session) attach() {
