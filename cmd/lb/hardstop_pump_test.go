@@ -21,7 +21,7 @@ func TestHardStopOnPumps(t *testing.T) {
 	slow := startServer(t, func(c net.Conn) {
 		head := readHead(c)
 		early := int64(len(head) - strings.Index(head, "\r\n\r\n") - 4) // body bytes read with the head
-		time.Sleep(200 * time.Millisecond) // not reading: lb's writes block, it hands off
+		time.Sleep(200 * time.Millisecond)                              // not reading: lb's writes block, it hands off
 		n, _ := io.CopyN(io.Discard, c, size-early)
 		got.Store(early + n)
 		io.Copy(io.Discard, c) // never answers
