@@ -23,7 +23,7 @@ import (
 func (s *Session) process() {
 	for i := 0; !s.ended; i++ {
 		more := s.step()
-		drained := s.flush()
+		drained := s.flush() && !s.tunnel // a tunnel's transaction never ends
 		if !more && !drained || s.closing || s.mode != onLoop || i == maxSteps {
 			break
 		}
