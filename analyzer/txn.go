@@ -12,14 +12,6 @@ import "net/netip"
 // client) can reach the next one. Reset keeps the capacity of the internal
 // slices, so a warm Txn runs without allocating.
 type Txn struct {
-	// Src is the client's address (balance "source", X-Forwarded-For,
-	// Forwarded). Set by the session after Reset.
-	Src netip.Addr
-	// Close asks that the client connection close after this transaction
-	// whatever the messages say (a draining or stopping process). Set by
-	// the session.
-	Close bool
-
 	// Req and Res are the parsed heads. Their slices alias the buffer of
 	// the Parse call that completed them and are valid only during the
 	// analyzer call that completed them.
@@ -27,6 +19,22 @@ type Txn struct {
 	Res Response
 	// ReqBody and ResBody are the framing of each body.
 	ReqBody, ResBody Body
+	// Plan is what the session set and the analyzers decided.
+	Plan
+
+	target []byte // a copy of the request-target, for the log
+}
+
+// Plan is the part of a transaction the analyzers decide (and the two
+// facts the session gives them), reset as a whole.
+type Plan struct {
+	// Src is the client's address (balance "source", X-Forwarded-For,
+	// Forwarded). Set by the session after Reset.
+	Src netip.Addr
+	// Close asks that the client connection close after this transaction
+	// whatever the messages say (a draining or stopping process). Set by
+	// the session.
+	Close bool
 
 	// The plan of http_lb_req, valid once it returned Continue or Answer.
 
@@ -74,17 +82,16 @@ type Txn struct {
 
 	method    [16]byte
 	methodLen uint8
-	target    []byte // a copy of the request-target, for the log
 }
 
-// Reset prepares t for a new transaction, keeping the capacity of its
-// slices.
+// Reset prepares t for a new transaction, in place, keeping the capacity
+// of its slices.
 func (t *Txn) Reset() {
-	req, res, target := t.Req, t.Res, t.target[:0]
-	req.Reset()
-	res.Reset()
-	rs, ps := t.ReqBody.reset(), t.ResBody.reset()
-	*t = Txn{Req: req, Res: res, ReqBody: rs, ResBody: ps, Route: -1, ResDeny: -1, target: target}
+	t.Req.Reset()
+	t.Res.Reset()
+	t.ReqBody, t.ResBody = t.ReqBody.reset(), t.ResBody.reset()
+	t.Plan = Plan{Route: -1, ResDeny: -1}
+	t.target = t.target[:0]
 }
 
 // Method returns the request's method (a copy; at most 16 bytes are kept),

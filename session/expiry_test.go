@@ -88,7 +88,7 @@ func TestExpiries(t *testing.T) {
 		ss := &Session{fe: fe, env: &Env{}, tnow: 110 * s}
 		ss.fc.act.Store(100 * s)
 		ss.bc.act.Store(100 * s)
-		ss.t = &txn{target: be, tStart: 100 * s}
+		ss.t = &txn{txnState: txnState{target: be, tStart: 100 * s}}
 		ss.nreq, ss.idleSince = 1, 100*s
 		c.setup(ss)
 		ss.updateExpiries()

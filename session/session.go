@@ -95,7 +95,14 @@ const (
 // session's single one. newTxn resets it, and nothing else does; an HTTP
 // session gives it back to txnPool while it waits for its next request.
 type txn struct {
-	a      analyzer.Txn    // HTTP: the analyzers' transaction
+	a       analyzer.Txn // HTTP: the analyzers' transaction
+	head    []byte       // the request head for the server, kept for a resend
+	resHead []byte       // the response head or answer for the client, until written
+	txnState
+}
+
+// txnState is a transaction's scalars, reset as a whole (newTxn).
+type txnState struct {
 	target *Target         // the backend: the route's, else the default
 	srv    *backend.Server // the server slot held (Release once); nil when none
 	bsrv   *backend.Server // the server the back connection goes to
@@ -111,8 +118,6 @@ type txn struct {
 	gotResp  bool            // a byte of the response arrived
 	dialSeq  uint32          // the connect attempt in flight (a stale dial result has another)
 	cancel   context.CancelFunc
-	head     []byte // the request head for the server, kept for a resend
-	resHead  []byte // the response head or answer for the client, until written
 
 	// Timers (unix ns) and durations (ns) of the log line: HAProxy's TR,
 	// Tw, Tc, Tr, Ta.
@@ -222,9 +227,9 @@ func (s *Session) newTxn() {
 	if t == nil {
 		t = txnPool.Get().(*txn)
 	}
-	a, head, resHead := t.a, t.head[:0], t.resHead[:0]
-	a.Reset()
-	*t = txn{a: a, head: head, resHead: resHead}
+	t.a.Reset()
+	t.head, t.resHead = t.head[:0], t.resHead[:0]
+	t.txnState = txnState{}
 	t.a.Src = s.client.Addr()
 	t.a.Close = s.env.draining.Load()
 	t.target = s.fe.Default
