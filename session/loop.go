@@ -300,12 +300,36 @@ func (s *Session) flushLoop(c *channel) bool {
 	return false
 }
 
-// writev2 writes a then b to a non-blocking socket with writev(2), until
-// done or the socket is full; err is nil when it is full (the count
-// tells).
+// writev2 writes a then b to a non-blocking socket, with write(2) when
+// one of them is empty (cheaper in the kernel than a one-element
+// writev(2)), else writev(2), until done or the socket is full; err is nil
+// when it is full (the count tells).
 func writev2(fd int, a, b []byte) (int, error) {
 	total := 0
 	for len(a)+len(b) > 0 {
+		if len(a) == 0 || len(b) == 0 {
+			p := a
+			if len(p) == 0 {
+				p = b
+			}
+			n, err := unix.Write(fd, p)
+			switch err {
+			case nil:
+			case unix.EINTR:
+				continue
+			case unix.EAGAIN:
+				return total, nil
+			default:
+				return total, err
+			}
+			total += n
+			if len(a) > 0 {
+				a = a[n:]
+			} else {
+				b = b[n:]
+			}
+			continue
+		}
 		var iov [2]unix.Iovec
 		n := 0
 		for _, p := range [2][]byte{a, b} {
