@@ -187,6 +187,8 @@ func (s *Session) pumpReported(p *pump) {
 		return
 	}
 	switch {
+	case r.err != nil && r.errSide == sideBack && c == &s.req && s.responseDue():
+		s.requestBroken() // the server stopped reading; its answer may still come
 	case r.err != nil:
 		e := s.endOf(r.errSide)
 		s.closeEnd(e)

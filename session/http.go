@@ -2,6 +2,7 @@ package session
 
 import (
 	"github.com/lb-proxy/lb/analyzer"
+	"github.com/lb-proxy/lb/config"
 )
 
 // HTTP mode: the session side of the four analyzers. Each runs the
@@ -205,8 +206,15 @@ func (s *Session) afterAnswer() {
 func (s *Session) endTxn() bool {
 	t := s.t
 	s.logTxn()
-	s.releaseServer(t.a.Status != 0 && t.a.Res.KeepAlive && !s.res.hasOwn())
+	s.releaseServer(t.a.Status != 0 && t.a.Res.KeepAlive && !s.res.hasOwn() && s.requestRead())
 	if !t.a.KeepAlive || s.fc.eof {
+		if !s.fc.eof && (!s.requestRead() || s.inputWaiting(&s.req)) {
+			// The client is still sending: linger, so that closing with
+			// its bytes unread does not reset the response away.
+			s.stop = lingerAfter
+			s.afterAnswer()
+			return false
+		}
 		s.abort(TermNormal)
 		return false
 	}
@@ -224,6 +232,30 @@ func (s *Session) endTxn() bool {
 		return false
 	}
 	return true
+}
+
+// responseDue reports whether an HTTP response is still expected from the
+// server connection.
+func (s *Session) responseDue() bool {
+	t := s.t
+	return s.fe.Mode == config.ModeHTTP && !s.tunnel && t != nil && t.cs == csConnected && t.status == 0 &&
+		s.res.an&(analyzer.AnHTTPLBResp|analyzer.AnHTTPXferResBody) != 0
+}
+
+// requestBroken handles a server that stopped reading the request (a
+// reset or broken pipe on a write to it) while its response is due: a
+// server that rejects an upload early answers, then closes. The rest of
+// the request is given up (the connection closes after the response), the
+// server connection is kept for reading, and its response, or its close,
+// decides (502 if nothing comes).
+func (s *Session) requestBroken() {
+	t := s.t
+	s.req.an = 0
+	s.req.setHead(nil)
+	s.consume(&s.req, s.req.fwd)
+	s.req.fwd = 0
+	t.a.Close = true
+	t.a.KeepAlive = false
 }
 
 // onClientEOF handles the client's FIN in HTTP mode (gnet closes on it;

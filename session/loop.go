@@ -406,6 +406,10 @@ func (s *Session) keep(e *end) {
 
 // writeFailed handles an error writing to dst (reset, broken pipe).
 func (s *Session) writeFailed(dst *end) {
+	if dst == &s.bc && s.responseDue() {
+		s.requestBroken()
+		return
+	}
 	s.closeEnd(dst)
 	s.peerClosed(dst, false)
 }
