@@ -22,8 +22,17 @@ import (
 // request, lb must not crash, every session must end, and once lb stops
 // no goroutine or file descriptor of it may remain.
 func TestChaos(t *testing.T) {
+	for _, stop := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stop in the middle %v", stop), func(t *testing.T) { chaosNoLeak(t, stop) })
+	}
+}
+
+// chaosNoLeak runs chaos (stopping lb while the clients are at work when
+// stop: graceful stop, then hard_stop_after's kill) and checks that
+// nothing of lb is left.
+func chaosNoLeak(t *testing.T, stop bool) {
 	fds := openFDs(t)
-	chaos(t)
+	chaos(t, stop)
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		if len(lbGoroutines()) == 0 && openFDs(t) <= fds {
@@ -51,7 +60,7 @@ func lbGoroutines() []string {
 	return out
 }
 
-func chaos(t *testing.T) {
+func chaos(t *testing.T, stop bool) {
 	server := startServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
 		for {
@@ -108,15 +117,24 @@ func chaos(t *testing.T) {
 			io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
 		},
 	}
+	addr := p.addr("fe")
 	var wg sync.WaitGroup
+	if stop {
+		go func() {
+			time.Sleep(100 * time.Millisecond) // pace: some clients are mid-way
+			p.stop(t)
+		}()
+	}
 	for i := 0; i < 200; i++ {
 		wg.Add(1)
 		go func(seed int64) {
 			defer wg.Done()
 			r := rand.New(rand.NewSource(seed))
-			c, err := net.DialTimeout("tcp", p.addr("fe"), 5*time.Second)
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			if err != nil {
-				t.Errorf("dial: %v", err)
+				if !stop {
+					t.Errorf("dial: %v", err)
+				}
 				return
 			}
 			defer c.Close()
@@ -141,7 +159,9 @@ func chaos(t *testing.T) {
 		}(int64(i))
 	}
 	wg.Wait()
-	waitFor(t, "every session to end", func() bool { return p.inst.current().env.Current() == 0 })
+	if !stop {
+		waitFor(t, "every session to end", func() bool { return p.inst.current().env.Current() == 0 })
+	}
 }
 
 // openFDs counts the test process's open file descriptors.
