@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"testing"
 )
 
@@ -175,4 +176,90 @@ func netHTTPStricter(r *Request) bool {
 		}
 	}
 	return false
+}
+
+// FuzzForwardedHead checks the heads lb forwards: for every request
+// http_lb_req accepts (and every response http_lb_resp accepts for it),
+// the rendered head parses again with the same method, target, version,
+// status and framing; it carries exactly one framing field, in canonical
+// form; and it holds no hop-by-hop field.
+func FuzzForwardedHead(f *testing.F) {
+	for _, c := range reqCases {
+		f.Add([]byte(c.in), []byte("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"))
+	}
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 007\r\nConnection: x\r\nX: y\r\n\r\n"),
+		[]byte("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: , chunked\r\n\r\n"))
+	f.Add([]byte("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked,\r\n\r\n0\r\n\r\n"),
+		[]byte("HTTP/1.1 204 No Content\r\nContent-Length: 0005\r\nKeep-Alive: x\r\n\r\n"))
+	cfg := &Config{ForwardedFor: true, ForwardedProto: true, Forwarded: true}
+	f.Fuzz(func(t *testing.T, req, resp []byte) {
+		var tx Txn
+		tx.Reset()
+		tx.Src = netip.MustParseAddr("192.0.2.1")
+		an := AnHTTPLBReq
+		if HTTPLBReq(cfg, &tx, &an, req, 1) != Continue {
+			return
+		}
+		out := AppendRequestHead(nil, cfg, &tx, req)
+		var again Request
+		if err := again.Parse(out, wideLimits); err != nil || again.HeadLen != len(out) {
+			t.Fatalf("%q forwarded as %q, which parses as %v (HeadLen %d of %d)", req, out, err, again.HeadLen, len(out))
+		}
+		r := &tx.Req
+		if !bytes.Equal(again.Method, r.Method) || !bytes.Equal(again.Target, r.Target) || again.Proto != r.Proto ||
+			again.ContentLength != r.ContentLength || again.Chunked != r.Chunked {
+			t.Fatalf("%q forwarded as %q: %s %s %v cl=%d chunked=%v; want %s %s %v cl=%d chunked=%v", req, out,
+				again.Method, again.Target, again.Proto, again.ContentLength, again.Chunked,
+				r.Method, r.Target, r.Proto, r.ContentLength, r.Chunked)
+		}
+		checkForwardedFields(t, req, out, again.Headers, again.ConnOptions)
+
+		tx.Res.Reset()
+		ran := AnHTTPLBResp
+		if HTTPLBResp(cfg, &tx, &ran, resp, 2) != Continue {
+			return
+		}
+		rout := AppendResponseHead(nil, cfg, &tx, resp)
+		var ragain Response
+		if err := ragain.Parse(rout, tx.Method(), wideLimits); err != nil || ragain.HeadLen != len(rout) {
+			t.Fatalf("%q forwarded as %q, which parses as %v", resp, rout, err)
+		}
+		rs := &tx.Res
+		if ragain.Status != rs.Status || ragain.ContentLength != rs.ContentLength || ragain.Chunked != rs.Chunked ||
+			ragain.BodyUntilClose != rs.BodyUntilClose || ragain.NoBody != rs.NoBody {
+			t.Fatalf("%q forwarded as %q: framing changed", resp, rout)
+		}
+		checkForwardedFields(t, resp, rout, ragain.Headers, ragain.ConnOptions)
+	})
+}
+
+// wideLimits re-parse what lb forwards: lb adds fields, and a server's
+// limits are not the client's.
+var wideLimits = Limits{MaxHead: 1 << 20, MaxHeaders: 1000, MaxTarget: 1 << 20}
+
+// checkForwardedFields: one framing field at most, canonical, no
+// hop-by-hop field but Connection and Upgrade where lb writes them.
+func checkForwardedFields(t *testing.T, in, out []byte, headers []Header, options [][]byte) {
+	t.Helper()
+	framing := 0
+	for _, h := range headers {
+		switch {
+		case equalFold(h.Name, "content-length"):
+			framing++
+			if len(h.Value) > 1 && h.Value[0] == '0' {
+				t.Fatalf("%q forwarded as %q: Content-Length %q has leading zeros", in, out, h.Value)
+			}
+		case equalFold(h.Name, "transfer-encoding"):
+			framing++
+			if !canonicalList(h.Value) {
+				t.Fatalf("%q forwarded as %q: Transfer-Encoding %q is not canonical", in, out, h.Value)
+			}
+		case equalFold(h.Name, "connection"), equalFold(h.Name, "upgrade"):
+		case hopByHop(h.Name, nil):
+			t.Fatalf("%q forwarded as %q: hop-by-hop field %s", in, out, h.Name)
+		}
+	}
+	if framing > 1 {
+		t.Fatalf("%q forwarded as %q: %d framing fields", in, out, framing)
+	}
 }
