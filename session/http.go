@@ -112,10 +112,15 @@ func (s *Session) httpXferResBody() {
 	t := s.t
 	in := s.input(&s.res)[s.res.fwd:]
 	if len(in) == 0 {
-		if s.res.shutr && t.a.ResBody.UntilClose() {
+		switch {
+		case !s.res.shutr:
+		case t.a.ResBody.UntilClose():
 			// The server's close ends a body delimited by it.
 			s.res.an &^= analyzer.AnHTTPXferResBody
 			t.a.ResBody = analyzer.Body{}
+		case !s.res.pending():
+			// Truncated: never fake a complete response; what came went.
+			s.abort(Term{CauseServerAbort, PhaseData})
 		}
 		return
 	}
@@ -294,9 +299,9 @@ func (s *Session) onServerEOF() {
 		s.answer(502, nil, Term{CauseServerAbort, PhaseHeaders})
 	case s.res.an&analyzer.AnHTTPLBResp != 0:
 		s.answer(502, nil, Term{CauseServerAbort, PhaseHeaders})
-	case s.res.an&analyzer.AnHTTPXferResBody != 0 && !t.a.ResBody.UntilClose():
-		// Truncated: never fake a complete response.
-		s.abort(Term{CauseServerAbort, PhaseData})
+	case s.res.an&analyzer.AnHTTPXferResBody != 0:
+		// The body's end (its last bytes, or a truncation) is found by
+		// http_xfer_res_body from what came before the close.
 	case s.req.an != 0 && s.res.an == 0:
 		// The server answered before the request's end and left: the
 		// response goes out, then both sides close.
