@@ -33,7 +33,12 @@ func (s *Session) connect() {
 func (s *Session) acquire() {
 	t := s.t
 	if s.waiter == nil {
-		w := &backend.Waiter{}
+		// The session's own waiter first; a new one only after a wait
+		// given up too late (cancelWait).
+		w := &s.waiterBuf
+		if w.Ready != nil {
+			w = new(backend.Waiter)
+		}
 		w.Ready = func(srv *backend.Server) {
 			if s.loop.Execute(func() { s.event(nil); s.slotGranted(w, srv) }) != nil {
 				srv.Release()

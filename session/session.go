@@ -59,10 +59,11 @@ type Session struct {
 	// waiter queues the session for a server slot. A waiter whose Ready is
 	// in flight (Cancel came too late) is dropped, not reused: the
 	// backend may still read it; a new one is made for the next wait.
-	waiter  *backend.Waiter
-	closing bool     // the session ends: its sockets are closed; it finishes once no pump works
-	ended   bool     // finish ran
-	stop    stopKind // after the current output: close, or linger then close
+	waiter    *backend.Waiter
+	waiterBuf backend.Waiter // the first waiter, in the session itself
+	closing   bool           // the session ends: its sockets are closed; it finishes once no pump works
+	ended     bool           // finish ran
+	stop      stopKind       // after the current output: close, or linger then close
 }
 
 // mode is where a session's bytes move.
