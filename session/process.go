@@ -24,7 +24,16 @@ func (s *Session) process() {
 	for i := 0; !s.ended; i++ {
 		more := s.step()
 		drained := s.flush() && !s.tunnel // a tunnel's transaction never ends
-		if !more && !drained || s.closing || s.mode != onLoop || i == maxSteps {
+		if !more && !drained || s.closing || s.mode != onLoop {
+			break
+		}
+		if i == maxSteps {
+			// Other sessions get the loop too; this one goes on in a task
+			// of its own (no event may come to wake it: answers lb makes
+			// itself to pipelined requests).
+			if !s.resuming {
+				s.resuming = s.loop.Execute(s.onResume) == nil
+			}
 			break
 		}
 	}
@@ -33,8 +42,17 @@ func (s *Session) process() {
 	}
 }
 
+// resume goes on with process after maxSteps rounds (a loop task).
+func (s *Session) resume() {
+	s.resuming = false
+	if !s.ended && !s.closing {
+		s.event(nil)
+		s.process()
+	}
+}
+
 // maxSteps bounds the rounds of one process call (pipelined requests
-// answered from buffers); the rest waits for the next event.
+// answered from buffers) before the session yields the loop.
 const maxSteps = 64
 
 // step runs the analyzer list once; it reports whether another round may

@@ -48,6 +48,10 @@ type Session struct {
 	timer   Timer              // the single timer, armed at timerAt
 	timerAt int64
 	onTimer func() // the timer's callback, bound once
+	// onResume continues process after it yielded the loop (resuming: a
+	// task is queued), bound once.
+	onResume func()
+	resuming bool
 
 	tnow int64    // the time of the current event, read once (0 outside events)
 	cur  LoopConn // the connection whose callback is running, if any
@@ -195,6 +199,7 @@ func (s *Session) attach() {
 	s.fc = end{s: s, side: sideFront}
 	s.bc = end{s: s, side: sideBack}
 	s.onTimer = s.timerFired
+	s.onResume = s.resume
 	c := s.nc0
 	s.nc0 = nil // from OnOpen on, the loop owns s
 	if err := s.env.loops.AttachOne(c, &s.fc); err != nil {

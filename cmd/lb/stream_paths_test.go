@@ -111,3 +111,25 @@ func (l *gatedListener) Accept() (net.Conn, error) {
 	<-l.gate
 	return l.Listener.Accept()
 }
+
+// TestHTTPPipelinedLocalAnswers: many pipelined requests that lb answers
+// itself (a return rule: no server event paces them) are all answered,
+// in order, without the client sending anything more.
+func TestHTTPPipelinedLocalAnswers(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
+	p := startLB(t, httpConfig("", "", srv("s", hb.addr()))+`
+[[frontend.fe.http_request]]
+path_prefix = "/ping"
+action = "return"
+body = "pong"
+`)
+	const n = 300
+	c := dialClient(t, p.addr("fe"))
+	c.send(t, strings.Repeat("GET /ping HTTP/1.1\r\nHost: h\r\n\r\n", n))
+	for i := 0; i < n; i++ {
+		r, err := c.response("GET")
+		if err != nil || !strings.HasPrefix(r.raw, "HTTP/1.1 200 ") || !strings.HasSuffix(r.raw, "pong") {
+			t.Fatalf("answer %d of %d: %s (%v); want 200 pong", i+1, n, clip(r.raw), err)
+		}
+	}
+}
