@@ -94,46 +94,55 @@ func AppendResponseHead(out []byte, cfg *Config, t *Txn, buf []byte) []byte {
 	return append(out, "\r\n"...)
 }
 
-// AppendAnswer appends a complete response lb makes itself: the status
-// line (with RFC 9110's reason phrase), the extra field lines (each ending
-// in CRLF), Content-Type (default text/plain), Content-Length,
-// Cache-Control: no-cache, the Connection field the connection's fate
-// needs (close; keep-alive for an HTTP/1.0 client that keeps it), and the
-// body (default: the status and its reason, when there are no extra
-// fields either).
-func AppendAnswer(out []byte, status int, extra, body, ctype string, keepAlive, http10 bool) []byte {
-	text := StatusText(status)
-	out = append(out, "HTTP/1.1 "...)
-	out = strconv.AppendInt(out, int64(status), 10)
-	out = append(out, ' ')
-	out = append(out, text...)
-	out = append(out, "\r\n"...)
-	out = append(out, extra...)
+// LocalAnswer is what lb answers a request with, itself.
+type LocalAnswer struct {
+	Status int
+	// Extra holds field lines to add, each ending in CRLF.
+	Extra string
+	// Body and ContentType: default the status and its reason, text/plain
+	// (when Extra is empty too).
+	Body, ContentType string
+	// KeepAlive: the connection stays for the next request.
+	KeepAlive bool
+}
+
+// AppendAnswer appends a complete response lb makes itself to t's
+// request: the status line (with RFC 9110's reason phrase), a's extra
+// field lines, Content-Type, Content-Length, Cache-Control: no-cache, the
+// Connection field the connection's fate needs (close; keep-alive for an
+// HTTP/1.0 client that keeps it), and the body, except to a HEAD request
+// (RFC 9110 9.3.2: the fields are those of a GET, the body is not sent, so
+// a connection kept after it stays in step).
+func AppendAnswer(out []byte, a LocalAnswer, t *Txn) []byte {
+	text := StatusText(a.Status)
+	body := a.Body
+	if body == "" && a.Extra == "" {
+		body = strconv.Itoa(a.Status) + " " + text + "\n"
+	}
+	ctype := a.ContentType
 	if ctype == "" {
 		ctype = "text/plain"
 	}
+	out = append(out, "HTTP/1.1 "...)
+	out = strconv.AppendInt(out, int64(a.Status), 10)
+	out = append(out, ' ')
+	out = append(out, text...)
+	out = append(out, "\r\n"...)
+	out = append(out, a.Extra...)
 	out = append(out, "Content-Type: "...)
 	out = append(out, ctype...)
 	out = append(out, "\r\nContent-Length: "...)
-	defaultBody := body == "" && extra == ""
-	if defaultBody {
-		out = strconv.AppendInt(out, int64(len(text)+5), 10) // "NNN " + text + "\n"
-	} else {
-		out = strconv.AppendInt(out, int64(len(body)), 10)
-	}
+	out = strconv.AppendInt(out, int64(len(body)), 10)
 	out = append(out, "\r\nCache-Control: no-cache\r\n"...)
 	switch {
-	case !keepAlive:
+	case !a.KeepAlive:
 		out = append(out, "Connection: close\r\n"...)
-	case http10:
+	case t.HTTP10:
 		out = append(out, "Connection: keep-alive\r\n"...)
 	}
 	out = append(out, "\r\n"...)
-	if defaultBody {
-		out = strconv.AppendInt(out, int64(status), 10)
-		out = append(out, ' ')
-		out = append(out, text...)
-		return append(out, '\n')
+	if string(t.Method()) == "HEAD" {
+		return out
 	}
 	return append(out, body...)
 }
@@ -155,14 +164,13 @@ func RuleStatus(rl *Rule, response bool) int {
 	return 200
 }
 
-// AppendRuleAnswer appends the answer of a terminal rule (AppendAnswer's
-// conventions).
-func AppendRuleAnswer(out []byte, rl *Rule, response, keepAlive, http10 bool) []byte {
-	extra := ""
+// RuleAnswer is the answer of a terminal rule.
+func RuleAnswer(rl *Rule, response, keepAlive bool) LocalAnswer {
+	a := LocalAnswer{Status: RuleStatus(rl, response), Body: rl.Body, ContentType: rl.ContentType, KeepAlive: keepAlive}
 	if rl.Action == Redirect {
-		extra = "Location: " + rl.Location + "\r\n"
+		a.Extra = "Location: " + rl.Location + "\r\n"
 	}
-	return AppendAnswer(out, RuleStatus(rl, response), extra, rl.Body, rl.ContentType, keepAlive, http10)
+	return a
 }
 
 // appendFields appends a head's field lines to forward: as received, but

@@ -38,11 +38,9 @@ type ClientCodec interface {
 	// last response head (interim or final), parsed by http_lb_resp from
 	// buf.
 	AppendHead(out []byte, cfg *analyzer.Config, t *analyzer.Txn, buf []byte) []byte
-	// AppendAnswer appends a complete answer lb makes itself: status, or
-	// rule rl's answer (response: an http_response rule), telling the
-	// client whether the connection stays open (keepAlive; http10: the
-	// client speaks HTTP/1.0).
-	AppendAnswer(out []byte, status int, rl *analyzer.Rule, response, keepAlive, http10 bool) []byte
+	// AppendAnswer appends a complete answer lb makes itself to t's
+	// request.
+	AppendAnswer(out []byte, a analyzer.LocalAnswer, t *analyzer.Txn) []byte
 }
 
 // ServerCodec renders what lb sends a server.
@@ -61,11 +59,8 @@ func (H1Client) AppendHead(out []byte, cfg *analyzer.Config, t *analyzer.Txn, bu
 }
 
 // AppendAnswer implements ClientCodec.
-func (H1Client) AppendAnswer(out []byte, status int, rl *analyzer.Rule, response, keepAlive, http10 bool) []byte {
-	if rl != nil {
-		return analyzer.AppendRuleAnswer(out, rl, response, keepAlive, http10)
-	}
-	return analyzer.AppendAnswer(out, status, "", "", "", keepAlive, http10)
+func (H1Client) AppendAnswer(out []byte, a analyzer.LocalAnswer, t *analyzer.Txn) []byte {
+	return analyzer.AppendAnswer(out, a, t)
 }
 
 // H1Server is the HTTP/1.x server codec.

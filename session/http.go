@@ -158,7 +158,11 @@ func (s *Session) answer(status int, rl *analyzer.Rule, term Term) {
 	if s.res.lent() {
 		t.resHead = nil // the pump may still be writing the previous head
 	}
-	t.resHead = s.fe.clientCodec().AppendAnswer(t.resHead[:0], status, rl, rl != nil && term.Phase == PhaseHeaders, keep, t.a.HTTP10)
+	a := analyzer.LocalAnswer{Status: status, KeepAlive: keep}
+	if rl != nil {
+		a = analyzer.RuleAnswer(rl, term.Phase == PhaseHeaders, keep)
+	}
+	t.resHead = s.fe.clientCodec().AppendAnswer(t.resHead[:0], a, &t.a)
 	s.res.setHead(t.resHead)
 	t.status, t.term = status, term
 	t.a.KeepAlive = keep

@@ -133,3 +133,26 @@ body = "pong"
 		}
 	}
 }
+
+// TestHTTPAnswerToHEAD: lb's own answer to a HEAD request has no body (RFC
+// 9110 9.3.2), so the connection it keeps stays in step: the next request
+// on it is answered correctly.
+func TestHTTPAnswerToHEAD(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("good") })
+	p := startLB(t, routed(hb.addr(), routedBackend{name: "dead", options: "retries = 0\n", servers: []string{deadAddr(t)}})+`
+[[frontend.fe.http_request]]
+path_prefix = "/deny"
+action = "deny"
+`)
+	for _, target := range []string{"/dead/x", "/deny"} {
+		c := dialClient(t, p.addr("fe"))
+		c.send(t, "HEAD "+target+" HTTP/1.1\r\nHost: h\r\n\r\nGET /next HTTP/1.1\r\nHost: h\r\n\r\n")
+		r, err := c.response("HEAD")
+		if err != nil || !strings.HasPrefix(r.raw, "HTTP/1.1 5") && !strings.HasPrefix(r.raw, "HTTP/1.1 4") {
+			t.Fatalf("HEAD %s: got %s (%v); want lb's answer", target, clip(r.raw), err)
+		}
+		if r, err := c.response("GET"); err != nil || r.summary != "HTTP/1.1 200 OK good" {
+			t.Errorf("GET after HEAD %s: got %s (%v); want 200 good (the HEAD answer must carry no body)", target, clip(r.raw), err)
+		}
+	}
+}
