@@ -62,20 +62,20 @@ type lbProc struct {
 }
 
 // startLB writes cfg to a file and runs lb on it until the test ends.
-func startLB(t *testing.T, cfg string) *lbProc {
+func startLB(t testing.TB, cfg string) *lbProc {
 	t.Helper()
 	return startLBWith(t, cfg, runOptions{})
 }
 
 // startLBClock is startLB with every session timeout driven by clock
 // (a sessiontest.Clock the test advances by hand).
-func startLBClock(t *testing.T, cfg string, clock session.Clock) *lbProc {
+func startLBClock(t testing.TB, cfg string, clock session.Clock) *lbProc {
 	t.Helper()
 	return startLBWith(t, cfg, runOptions{clock: clock})
 }
 
 // startLBWith is startLB with test options.
-func startLBWith(t *testing.T, cfg string, opts runOptions) *lbProc {
+func startLBWith(t testing.TB, cfg string, opts runOptions) *lbProc {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "lb.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
@@ -98,7 +98,7 @@ func startLBWith(t *testing.T, cfg string, opts runOptions) *lbProc {
 }
 
 // stop sends SIGTERM (once) and waits for the exit status.
-func (p *lbProc) stop(t *testing.T) int {
+func (p *lbProc) stop(t testing.TB) int {
 	t.Helper()
 	select {
 	case p.sig <- syscall.SIGTERM:
@@ -144,7 +144,7 @@ type server struct {
 }
 
 // startServer serves every connection with h on 127.0.0.1:0.
-func startServer(t *testing.T, h func(net.Conn)) *server {
+func startServer(t testing.TB, h func(net.Conn)) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -153,7 +153,7 @@ func startServer(t *testing.T, h func(net.Conn)) *server {
 	return serveOn(t, ln, h)
 }
 
-func serveOn(t *testing.T, ln net.Listener, h func(net.Conn)) *server {
+func serveOn(t testing.TB, ln net.Listener, h func(net.Conn)) *server {
 	s := &server{ln: ln}
 	s.wg.Add(1)
 	go func() {
