@@ -33,6 +33,19 @@ func (g *Gate) Acquire(stop <-chan struct{}) bool {
 	}
 }
 
+// TryAcquire takes a slot if one is free now.
+func (g *Gate) TryAcquire() bool {
+	if g == nil {
+		return true
+	}
+	select {
+	case g.sem <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
 // Release frees a slot taken by Acquire.
 func (g *Gate) Release() {
 	if g != nil {

@@ -2,7 +2,7 @@ package listener
 
 import (
 	"context"
-	"fmt"
+	"time"
 
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
@@ -10,66 +10,43 @@ import (
 	"github.com/lb-proxy/lb/session"
 )
 
-// readBufferCap is each event loop's read buffer: the most one read(2)
-// moves. A read that fills it marks a bulk flow (session.bulkRead).
-const readBufferCap = 64 << 10
+// The shard's gnet callbacks. A connection with a handler in its context
+// was enrolled (a server connection, a session back from the pumps or out
+// of the waiting room) and its events go to that handler; one without was
+// just accepted by this loop.
 
-// Loops runs the event loops that carry connected sessions (gnet, one loop
-// per core). It implements session.Loops.
-type Loops struct {
-	cli *gnet.Client
+func (sh *shard) OnBoot(e gnet.Engine) gnet.Action {
+	sh.eng = e
+	close(sh.booted)
+	return gnet.None
 }
 
-// NewLoops starts n event loops (n <= 0: one).
-func NewLoops(n int, log zerolog.Logger) (*Loops, error) {
-	cli, err := gnet.NewClient(&loopEvents{},
-		gnet.WithNumEventLoop(max(n, 1)),
-		gnet.WithReadBufferCap(readBufferCap),
-		gnet.WithWriteBufferCap(4<<10),     // lb never writes through gnet's buffers
-		gnet.WithTCPNoDelay(gnet.TCPDelay), // already set by accept/dial: skip the syscall
-		gnet.WithLogger(gnetLogger{log}),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("listener: event loops: %w", err)
+func (sh *shard) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
+	if h, ok := c.Context().(session.LoopHandler); ok {
+		if h.OnOpen(c, sh.loopOf(c)) {
+			return nil, gnet.Close
+		}
+		return nil, gnet.None
 	}
-	if err := cli.Start(); err != nil {
-		return nil, fmt.Errorf("listener: event loops: %w", err)
-	}
-	return &Loops{cli: cli}, nil
+	return nil, sh.l.accept(sh, c)
 }
 
-// Stop closes every connection still on a loop and stops the loops.
-func (l *Loops) Stop() error { return l.cli.Stop() }
-
-// AttachOne implements session.Loops.
-func (l *Loops) AttachOne(c session.Conn, h session.LoopHandler) error {
-	_, err := l.cli.EnrollContext(c, h)
-	return err
-}
-
-// loopEvents dispatches gnet's callbacks to the connection's handler.
-type loopEvents struct{ gnet.BuiltinEventEngine }
-
-func (*loopEvents) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
-	if c.Context().(session.LoopHandler).OnOpen(c, loop{c.EventLoop()}) {
-		return nil, gnet.Close
-	}
-	return nil, gnet.None
-}
-
-func (*loopEvents) OnTraffic(c gnet.Conn) gnet.Action {
-	if c.Context().(session.LoopHandler).OnTraffic(c) {
+func (*shard) OnTraffic(c gnet.Conn) gnet.Action {
+	if h, ok := c.Context().(session.LoopHandler); ok && h.OnTraffic(c) {
 		return gnet.Close
 	}
 	return gnet.None
 }
 
-func (*loopEvents) OnClose(c gnet.Conn, err error) gnet.Action {
+func (*shard) OnClose(c gnet.Conn, err error) gnet.Action {
 	if h, ok := c.Context().(session.LoopHandler); ok {
 		h.OnClose(c, err)
 	}
 	return gnet.None
 }
+
+func (*shard) OnShutdown(gnet.Engine)              {}
+func (*shard) OnTick() (time.Duration, gnet.Action) { return 0, gnet.None }
 
 // loop adapts a gnet event loop to session.Loop.
 type loop struct{ el gnet.EventLoop }

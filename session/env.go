@@ -2,12 +2,10 @@ package session
 
 import (
 	"context"
-	"errors"
 	"net"
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -50,8 +48,6 @@ type Env struct {
 	Pipes     *PipePool
 	AccessLog zerolog.Logger // one line per transaction (HTTP) or session (TCP); zerolog.Nop() when off
 
-	loops Loops // every session runs on one of them
-
 	ctx    context.Context // cancelled by Kill; bounds dials
 	kill   context.CancelFunc
 	killed atomic.Bool    // Kill ran: sessions that attach later end at once
@@ -67,34 +63,10 @@ type Env struct {
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
 
-	// attachQ holds the sessions accepted but not yet on an event loop,
-	// for a few long-lived attach workers (a goroutine per session would
-	// pay for its creation and stack growth every time). It is bounded
-	// (HAProxy's tune.maxaccept): past it the accept goroutine waits, and
-	// new clients wait in the kernel's backlog.
-	attachQ       chan *Session
-	attachWorkers atomic.Int32
 }
 
-// Attach workers: at most maxAttachWorkers, each leaving after
-// attachIdle without work; maxAttachQueue sessions wait for them.
-const (
-	maxAttachWorkers = 16
-	maxAttachQueue   = 64
-	attachIdle       = 10 * time.Second
-)
-
-// ErrNoLoops is NewEnv's answer without event loops: every session, TCP
-// or HTTP, runs on one (an HTTP frontend must never fall back to raw
-// forwarding).
-var ErrNoLoops = errors.New("session: no event loops")
-
-// NewEnv returns an Env whose sessions run on loops; nil clock, dialer
-// mean the real ones.
-func NewEnv(loops Loops, clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logger) (*Env, error) {
-	if loops == nil {
-		return nil, ErrNoLoops
-	}
+// NewEnv returns an Env; nil clock, dialer mean the real ones.
+func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logger) *Env {
 	if clock == nil {
 		clock = SystemClock{}
 	}
@@ -102,85 +74,8 @@ func NewEnv(loops Loops, clock Clock, dialer Dialer, pipes *PipePool, accessLog 
 		dialer = NetDialer{}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog, loops: loops,
-		ctx: ctx, kill: cancel, sessions: map[*Session]struct{}{},
-		attachQ: make(chan *Session, maxAttachQueue)}, nil
-}
-
-// attach hands a new session to an attach worker: a queued session waits
-// for a running worker; if none runs, or the queue is full, a worker
-// starts (up to maxAttachWorkers); past that the caller (the accept
-// goroutine) waits for room in the queue.
-func (e *Env) attach(s *Session) {
-	if e.attachWorkers.Load() > 0 {
-		select {
-		case e.attachQ <- s:
-			// A worker that was leaving as s arrived may have missed it:
-			// then no worker runs now, and one must start.
-			if e.attachWorkers.Load() == 0 {
-				e.spawnAttachWorker(nil)
-			}
-			return
-		default:
-		}
-	}
-	if !e.spawnAttachWorker(s) {
-		e.attachQ <- s
-		if e.attachWorkers.Load() == 0 {
-			e.spawnAttachWorker(nil)
-		}
-	}
-}
-
-// spawnAttachWorker starts a worker on s (nil: on the queue alone) unless
-// maxAttachWorkers run.
-func (e *Env) spawnAttachWorker(s *Session) bool {
-	for {
-		n := e.attachWorkers.Load()
-		if n >= maxAttachWorkers {
-			return false
-		}
-		if e.attachWorkers.CompareAndSwap(n, n+1) {
-			go e.attachWorker(s)
-			return true
-		}
-	}
-}
-
-// attachWorker puts s, then sessions from attachQ, onto event loops, until
-// it has been idle for attachIdle or the Env is killed. It owns nothing
-// but the session in its hands; the loop owns each one once attached.
-func (e *Env) attachWorker(s *Session) {
-	idle := time.NewTimer(attachIdle)
-	defer idle.Stop()
-	for {
-		if s != nil {
-			s.attach()
-		}
-		idle.Reset(attachIdle)
-		select {
-		case s = <-e.attachQ:
-			continue
-		case <-idle.C:
-		case <-e.ctx.Done():
-			// Killed: the sessions still queued are attached anyway, and
-			// end at once (killed, with their log line), so Wait returns.
-			select {
-			case s = <-e.attachQ:
-				continue
-			default:
-			}
-		}
-		// Leaving: first stop counting, then look once more, so that a
-		// session queued meanwhile is either seen here or by attach.
-		e.attachWorkers.Add(-1)
-		select {
-		case s = <-e.attachQ:
-			e.attachWorkers.Add(1)
-		default:
-			return
-		}
-	}
+	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog,
+		ctx: ctx, kill: cancel, sessions: map[*Session]struct{}{}}
 }
 
 // Kill ends every session in progress (termination cause K: an HTTP

@@ -1,24 +1,12 @@
 package session
 
 import (
-	"errors"
 	"testing"
 	"time"
-
-	"github.com/rs/zerolog"
 
 	"github.com/lb-proxy/lb/analyzer"
 	"github.com/lb-proxy/lb/config"
 )
-
-// TestNewEnvNeedsLoops: there is no way to run a session (an HTTP one
-// least of all) without the event loops and their analyzers: no raw
-// forwarding fallback.
-func TestNewEnvNeedsLoops(t *testing.T) {
-	if _, err := NewEnv(nil, nil, nil, nil, zerolog.Nop()); !errors.Is(err, ErrNoLoops) {
-		t.Fatalf("NewEnv without loops: err = %v; want ErrNoLoops", err)
-	}
-}
 
 // TestExpiries: each state arms the purposes that name what lb waits for,
 // and only those (issue 8: a stalled server is timeout.server, a stalled

@@ -74,20 +74,38 @@ func (f *Frontend) clientCodec() ClientCodec {
 	return f.Client
 }
 
-// Start hands fc to a new session and returns at once; release is called
-// once fc is closed (it returns the listener's connection slots). The
-// session is counted before Start returns, so Env.Wait called afterwards
-// waits for it. An HTTP frontend has no other way to run than on the
-// event loops with its analyzers: there is no raw fallback.
-func (f *Frontend) Start(fc Conn, release func()) {
+// Open starts a session on c, a client connection loop l has just
+// accepted, right there; it reports whether c is to be closed at once.
+// release is called once c is closed (it returns the listener's
+// connection slots). An HTTP frontend has no other way to run than on the
+// event loops with its analyzers: there is no raw fallback. Loop only.
+func (f *Frontend) Open(c LoopConn, l Loop, release func()) bool {
+	s := f.newSession(release, addrPort(c.RemoteAddr()))
+	c.SetContext(&s.fc)
+	return s.fc.OnOpen(c, l)
+}
+
+// Start hands fc, accepted off the loops (it waited for a slot), to a new
+// session on one of loops, and returns once the session runs there (or
+// ended). release is as for Open. The session is counted before Start
+// returns, so Env.Wait called afterwards waits for it.
+func (f *Frontend) Start(fc Conn, loops Loops, release func()) {
+	f.newSession(release, addrPort(fc.RemoteAddr())).attach(fc, loops)
+}
+
+// newSession makes and counts a session of f.
+func (f *Frontend) newSession(release func(), client netip.AddrPort) *Session {
 	env := f.Env
 	env.active.Add(1)
 	env.current.Add(1)
 	f.SessionsTotal.Add(1)
 	f.SessionsCurrent.Add(1)
-	s := &Session{fe: f, env: env, nc0: fc, release: release, accepted: env.Clock.Now().UnixNano()}
-	s.client = addrPort(fc.RemoteAddr())
-	env.attach(s)
+	s := &Session{fe: f, env: env, release: release, accepted: env.Clock.Now().UnixNano(), client: client}
+	s.fc = end{s: s, side: sideFront}
+	s.bc = end{s: s, side: sideBack}
+	s.onTimer = s.timerFired
+	s.onResume = s.resume
+	return s
 }
 
 // addrPort converts a connection's address.

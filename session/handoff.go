@@ -51,7 +51,7 @@ func (s *Session) endToPumps(e *end) bool {
 	} else {
 		s.loop.CloseNow(c)
 	}
-	nc, err := fdConn(fd)
+	nc, err := FDConn(fd)
 	if err != nil {
 		return false
 	}

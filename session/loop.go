@@ -3,6 +3,7 @@ package session
 import (
 	"errors"
 	"io"
+	"net"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +32,8 @@ type LoopConn interface {
 	Fd() int
 	// Dup returns a new descriptor for the same socket; the caller owns it.
 	Dup() (int, error)
+	// RemoteAddr returns the peer's address.
+	RemoteAddr() net.Addr
 	// SetContext replaces the connection's handler (a LoopHandler); loop
 	// only. Server connections move between sessions and the idle pool.
 	SetContext(ctx any)
@@ -62,8 +65,8 @@ type LoopHandler interface {
 
 // Loops attaches connections to event loops (package listener, over gnet).
 type Loops interface {
-	// AttachOne moves c onto the least loaded loop with handler h and
-	// returns once h's OnOpen has run. c is closed either way.
+	// AttachOne moves c onto one of the loops with handler h and returns
+	// once h's OnOpen has run. c is closed either way.
 	AttachOne(c Conn, h LoopHandler) error
 }
 

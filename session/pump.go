@@ -500,8 +500,8 @@ func (s *Session) endOf(sd side) *end {
 	return &s.bc
 }
 
-// fdConn makes a Go connection of a descriptor it takes ownership of.
-func fdConn(fd int) (Conn, error) {
+// FDConn makes a Go connection of a descriptor it takes ownership of.
+func FDConn(fd int) (Conn, error) {
 	f := os.NewFile(uintptr(fd), "")
 	c, err := net.FileConn(f) // duplicates fd again
 	f.Close()

@@ -23,9 +23,6 @@ type Session struct {
 	accepted  int64 // immutable: unix ns
 	// release returns the listener's connection slots; finish calls it.
 	release func()
-	// nc0 is the accepted connection until the attach worker moves it
-	// onto a loop (owned by the attach worker until then).
-	nc0 Conn
 
 	loop     Loop
 	fc, bc   end     // the front (client) and back (server) ends
@@ -193,17 +190,12 @@ func (e *end) reset() {
 	e.lc, e.nc, e.open, e.eof = nil, nil, false, false
 }
 
-// attach puts the session onto an event loop: the first event, fc's
-// OnOpen, starts it there. Attach worker goroutine.
-func (s *Session) attach() {
-	s.fc = end{s: s, side: sideFront}
-	s.bc = end{s: s, side: sideBack}
-	s.onTimer = s.timerFired
-	s.onResume = s.resume
-	c := s.nc0
-	s.nc0 = nil // from OnOpen on, the loop owns s
-	if err := s.env.loops.AttachOne(c, &s.fc); err != nil {
-		s.finish() // never on a loop: nothing else owns it (c is closed)
+// attach puts the session onto one of loops: the first event, fc's
+// OnOpen, starts it there. The waiting room's goroutine; c is closed
+// either way (the loop holds a duplicate).
+func (s *Session) attach(c Conn, loops Loops) {
+	if err := loops.AttachOne(c, &s.fc); err != nil {
+		s.finish() // never on a loop: nothing else owns it
 	}
 }
 
@@ -287,9 +279,6 @@ func (s *Session) finish() {
 	s.ended = true
 	if s.timer != nil {
 		s.timer.Stop()
-	}
-	if s.nc0 != nil {
-		s.nc0.Close()
 	}
 	if t := s.t; t != nil {
 		if t.srv != nil {

@@ -108,7 +108,9 @@ func TestReloadCarriesHealth(t *testing.T) {
 }
 
 // TestReloadListeners: a reload can add a frontend (its listener opens)
-// and remove one (its listener closes).
+// and remove one: its address stops listening at once, even while a
+// session that started there still runs on the loops that accepted it;
+// that session goes on, and once it ended the listener is closed.
 func TestReloadListeners(t *testing.T) {
 	a := startServer(t, nameServer("a"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -127,7 +129,8 @@ func TestReloadListeners(t *testing.T) {
 	if got := p.reload(t, base+extra); got != "reloaded" {
 		t.Fatal(got)
 	}
-	if got := readAll(t, dial(t, free)); got != "a" {
+	first := dial(t, free) // stays open: its session outlives the reload
+	if got := readAll(t, first); got != "a" {
 		t.Errorf("added frontend answered %q; want a", got)
 	}
 	if got := p.reload(t, base); got != "reloaded" {
@@ -137,4 +140,14 @@ func TestReloadListeners(t *testing.T) {
 		c.Close()
 		t.Errorf("%s still accepts after its frontend was removed", free)
 	}
+	draining := func() int {
+		p.inst.mu.Lock()
+		defer p.inst.mu.Unlock()
+		return len(p.inst.draining)
+	}
+	if n := draining(); n != 1 {
+		t.Errorf("%d draining listeners while the removed frontend's session runs; want 1", n)
+	}
+	first.Close()
+	waitFor(t, "the removed listener to close after its last session", func() bool { return draining() == 0 })
 }

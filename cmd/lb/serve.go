@@ -34,13 +34,18 @@ type instance struct {
 	files          []string
 	stdout, stderr io.Writer
 	log            zerolog.Logger
-	loops          *listener.Loops
+	loops          int // event loops per listening address
 	pipes          *session.PipePool
 	clock          session.Clock // nil: the real clock (tests set a fake one)
 
-	mu        sync.Mutex                    // guards listeners and cur for readers outside serve
+	mu        sync.Mutex                    // guards listeners, draining and cur for readers outside serve
 	listeners map[string]*listener.Listener // by listenerKey
-	cur       *generation
+	// draining are listeners a reload dropped: they no longer listen, and
+	// are closed once the last session they started ended (or at stop).
+	draining map[*listener.Listener]struct{}
+	quit     chan struct{} // closed by stop: the draining listeners' reapers end
+	reapers  sync.WaitGroup
+	cur      *generation
 
 	retiring sync.WaitGroup // old generations still draining
 	started  time.Time
@@ -75,7 +80,8 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 		return 1
 	}
 	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log, clock: opts.clock,
-		listeners: map[string]*listener.Listener{}, started: time.Now()}
+		listeners: map[string]*listener.Listener{}, draining: map[*listener.Listener]struct{}{},
+		quit: make(chan struct{}), started: time.Now()}
 	if err := inst.start(cfg); err != nil {
 		log.Error().Str("event", "start_failed").Err(err).Msg("start failed")
 		return 1
@@ -121,23 +127,17 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 // start brings up the process-wide parts and the first generation.
 func (inst *instance) start(cfg *config.Config) error {
 	checkFDLimit(cfg, inst.log)
-	n := cfg.Global.EventLoops
-	if n == 0 {
-		n = runtime.GOMAXPROCS(0)
-	}
-	var err error
-	if inst.loops, err = listener.NewLoops(n, inst.log); err != nil {
-		return err
+	inst.loops = cfg.Global.EventLoops
+	if inst.loops == 0 {
+		inst.loops = runtime.GOMAXPROCS(0)
 	}
 	inst.pipes = session.NewPipePool(max(cfg.Global.MaxConn/4, 1), pipeSize)
 	g, err := inst.build(cfg, nil)
 	if err != nil {
-		inst.loops.Stop()
 		return err
 	}
 	if err := inst.switchTo(g); err != nil {
 		g.retire(0, inst.log)
-		inst.loops.Stop()
 		return err
 	}
 	a, err := inst.startAdmin(cfg.Admin)
@@ -208,9 +208,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		g.logw = lw
 		g.closers = append(g.closers, lw)
 	}
-	if g.env, err = session.NewEnv(inst.loops, inst.clock, nil, inst.pipes, accessLog); err != nil {
-		return nil, err
-	}
+	g.env = session.NewEnv(inst.clock, nil, inst.pipes, accessLog)
 	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
 		g.global = prev.global // the same process-wide count goes on
 	} else {
@@ -248,7 +246,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			fe.HTTP = analyzerConfig(fc, fe)
 		}
 		g.frontends = append(g.frontends, fe)
-		b := &listener.Binding{Frontend: fe, Gate: listener.NewGate(fc.MaxConn), Global: g.global}
+		b := listener.NewBinding(fe, listener.NewGate(fc.MaxConn), g.global)
 		for i, addr := range fc.Bind {
 			g.bindings[listenerKey(name, i, addr)] = b
 		}
@@ -258,44 +256,80 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 
 // switchTo points every listener at g: addresses g keeps are re-bound
 // without touching their sockets (no connection is refused), new ones are
-// opened first (any failure aborts the switch), and the ones g dropped are
-// closed.
+// opened first (any failure aborts the switch), and the ones g dropped
+// stop listening at once and close once their last session ended.
 func (inst *instance) switchTo(g *generation) error {
 	opened := map[string]*listener.Listener{}
-	for key, b := range g.bindings {
-		if inst.listeners[key] != nil {
-			continue
+	fail := func(err error) error {
+		for _, l := range opened {
+			l.Close()
 		}
-		addr := key[strings.LastIndexByte(key, '=')+1:]
+		return err
+	}
+	for key, b := range g.bindings {
 		opts := listener.Options{}
 		if b.Frontend.Mode == config.ModeHTTP {
 			opts.DeferAccept = 1
 		}
-		l, err := listener.Listen(addr, opts, inst.log)
-		if err != nil {
-			for _, l := range opened {
-				l.Close()
+		inst.mu.Lock()
+		l := inst.listeners[key]
+		inst.mu.Unlock()
+		if l != nil {
+			if err := l.SetOptions(opts); err != nil {
+				return fail(fmt.Errorf("frontend.%s.bind: %w", b.Frontend.Name, err))
 			}
-			return fmt.Errorf("frontend.%s.bind: %w", b.Frontend.Name, err)
+			continue
+		}
+		addr := key[strings.LastIndexByte(key, '=')+1:]
+		l, err := listener.Listen(addr, opts, inst.loops, inst.log)
+		if err != nil {
+			return fail(fmt.Errorf("frontend.%s.bind: %w", b.Frontend.Name, err))
 		}
 		opened[key] = l
 	}
 	inst.mu.Lock()
-	defer inst.mu.Unlock()
-	for addr, l := range inst.listeners {
-		if b := g.bindings[addr]; b != nil {
+	var dropped []*listener.Listener
+	for key, l := range inst.listeners {
+		if b := g.bindings[key]; b != nil {
 			l.SetBinding(b)
 		} else {
-			l.Close()
-			delete(inst.listeners, addr)
+			l.Unlisten()
+			delete(inst.listeners, key)
+			inst.draining[l] = struct{}{}
+			dropped = append(dropped, l)
 		}
 	}
-	for addr, l := range opened {
-		inst.listeners[addr] = l
-		l.Serve(g.bindings[addr])
+	for key, l := range opened {
+		inst.listeners[key] = l
+		l.SetBinding(g.bindings[key])
 	}
 	inst.cur = g
+	inst.mu.Unlock()
+	for _, l := range dropped {
+		inst.reapers.Add(1)
+		go inst.reap(l)
+	}
 	return nil
+}
+
+// reap closes a draining listener once no session it started runs (its
+// loops then carry at most idle pooled server connections, which close
+// with it), or leaves it to stop.
+func (inst *instance) reap(l *listener.Listener) {
+	defer inst.reapers.Done()
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for l.Sessions() > 0 {
+		select {
+		case <-inst.quit:
+			return
+		case <-t.C:
+		}
+	}
+	inst.mu.Lock()
+	delete(inst.draining, l)
+	inst.mu.Unlock()
+	l.Close()
 }
 
 func (inst *instance) current() *generation {
@@ -304,13 +338,13 @@ func (inst *instance) current() *generation {
 	return inst.cur
 }
 
-// stop is the graceful stop: close the listeners, let the sessions of every
-// generation finish for up to hard_stop_after, kill what is left, stop.
+// stop is the graceful stop: the listeners stop listening, the sessions
+// of every generation finish for up to hard_stop_after, what is left is
+// killed, and the listeners (with their loops) close.
 func (inst *instance) stop() {
 	inst.mu.Lock()
-	for addr, l := range inst.listeners {
-		l.Close()
-		delete(inst.listeners, addr)
+	for _, l := range inst.listeners {
+		l.Unlisten()
 	}
 	g := inst.cur
 	a := inst.admin
@@ -322,9 +356,18 @@ func (inst *instance) stop() {
 		g.retire(g.cfg.Global.HardStopAfter.Duration, inst.log)
 	}
 	inst.retiring.Wait()
-	if inst.loops != nil {
-		inst.loops.Stop()
+	close(inst.quit)
+	inst.reapers.Wait()
+	inst.mu.Lock()
+	for key, l := range inst.listeners {
+		l.Close()
+		delete(inst.listeners, key)
 	}
+	for l := range inst.draining {
+		l.Close()
+		delete(inst.draining, l)
+	}
+	inst.mu.Unlock()
 	if inst.pipes != nil {
 		inst.pipes.Close()
 	}
