@@ -120,7 +120,7 @@ type Listener struct {
 	cur      atomic.Pointer[bound] // swapped by SetBinding (reload); nil: refuse
 	sessions atomic.Int64          // sessions started here and not ended, on any path
 	shards   []*shard
-	next    atomic.Uint32 // the shard the next waiting-room session goes to
+	next     atomic.Uint32 // the shard the next waiting-room session goes to
 
 	room    chan session.Conn // the waiting room (bounded: MaxWaiting)
 	shed    atomic.Int64

@@ -45,7 +45,7 @@ func (*shard) OnClose(c gnet.Conn, err error) gnet.Action {
 	return gnet.None
 }
 
-func (*shard) OnShutdown(gnet.Engine)              {}
+func (*shard) OnShutdown(gnet.Engine)               {}
 func (*shard) OnTick() (time.Duration, gnet.Action) { return 0, gnet.None }
 
 // loop adapts a gnet event loop to session.Loop.
