@@ -33,6 +33,7 @@ type Collector struct {
 	processStart, processUptime, processBuildInfo                 *prometheus.Desc
 	processCurConns, processMaxConns, processConnsTotal           *prometheus.Desc
 	processIdleServerConns                                        *prometheus.Desc
+	processWaitingConns, processShedConns                         *prometheus.Desc
 	frontendCur, frontendLimit, frontendTotal                     *prometheus.Desc
 	frontendBytesIn, frontendBytesOut                             *prometheus.Desc
 	frontendHTTPRequests, frontendHTTPResponses                   *prometheus.Desc
@@ -115,6 +116,8 @@ func NewCollector(src Source) *Collector {
 		processMaxConns:        d("process_max_connections", "Limit on client connections (global.maxconn); 0 means unlimited.", nil),
 		processConnsTotal:      d("process_connections_total", "Total number of client connections accepted.", nil),
 		processIdleServerConns: d("process_idle_server_connections", "Number of idle keep-alive server connections pooled for reuse.", nil),
+		processWaitingConns:    d("process_waiting_connections", "Number of client connections accepted above maxconn and waiting, unread, for a slot.", nil),
+		processShedConns:       d("process_shed_connections_total", "Total client connections closed at once because the waiting room above maxconn was full.", nil),
 
 		frontendCur:      d("frontend_current_sessions", "Number of client sessions open now.", proxy),
 		frontendLimit:    d("frontend_limit_sessions", "Limit on client sessions (frontend maxconn); 0 means only the global limit.", proxy),
@@ -169,6 +172,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.processStart, c.processUptime, c.processBuildInfo,
 		c.processCurConns, c.processMaxConns, c.processConnsTotal, c.processIdleServerConns,
+		c.processWaitingConns, c.processShedConns,
 		c.frontendCur, c.frontendLimit, c.frontendTotal, c.frontendBytesIn, c.frontendBytesOut,
 		c.frontendHTTPRequests, c.frontendHTTPResponses,
 		c.backendHTTPRequests, c.backendHTTPResponses, c.serverHTTPResponses,
@@ -203,6 +207,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ch, c.processMaxConns, float64(p.MaxConnections))
 	counter(ch, c.processConnsTotal, float64(p.ConnectionsTotal))
 	ch <- prometheus.MustNewConstMetric(c.processIdleServerConns, prometheus.GaugeValue, float64(p.IdleServerConnections))
+	gauge(ch, c.processWaitingConns, float64(p.WaitingConnections))
+	counter(ch, c.processShedConns, float64(p.ShedConnections))
 
 	for _, f := range c.src.Frontends() {
 		gauge(ch, c.frontendCur, float64(f.CurrentSessions), f.Name)

@@ -47,6 +47,13 @@ type Process struct {
 	// IdleServerConnections is the number of idle keep-alive server
 	// connections pooled for reuse.
 	IdleServerConnections int64
+	// WaitingConnections is the number of client connections accepted
+	// above maxconn that wait, unread, for a slot (the listeners' waiting
+	// rooms).
+	WaitingConnections int64
+	// ShedConnections counts client connections closed at once because a
+	// listener's waiting room was full.
+	ShedConnections int64
 }
 
 // Frontend is one frontend's figures, a snapshot of values read by the

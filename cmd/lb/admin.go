@@ -29,6 +29,8 @@ func (s statsSource) Process() stats.Process {
 	for _, fe := range g.frontends {
 		p.ConnectionsTotal += fe.SessionsTotal.Load()
 	}
+	w := s.inst.listenerStats()
+	p.WaitingConnections, p.ShedConnections = w.Waiting, w.Shed
 	return p
 }
 

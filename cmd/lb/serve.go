@@ -417,6 +417,26 @@ func (inst *instance) addrs(frontend string) []net.Addr {
 	return out
 }
 
+// listenerStats sums the listeners' counters. Shed connections of a
+// listener that closed since are no longer counted (a counter reset).
+func (inst *instance) listenerStats() listener.Stats {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	var t listener.Stats
+	add := func(l *listener.Listener) {
+		s := l.Stats()
+		t.Waiting += s.Waiting
+		t.Shed += s.Shed
+	}
+	for _, l := range inst.listeners {
+		add(l)
+	}
+	for l := range inst.draining {
+		add(l)
+	}
+	return t
+}
+
 // backend returns a backend of the current generation (tests use it).
 func (inst *instance) backend(name string) *backend.Backend {
 	return inst.current().backends[name]

@@ -401,9 +401,8 @@ func TestTCPQueue(t *testing.T) {
 	}
 }
 
-// TestTCPMaxconn: above the frontend's maxconn, lb stops accepting: the
-// next connection waits in the kernel backlog (not reset) and is served as
-// soon as a slot frees.
+// TestTCPMaxconn: above the frontend's maxconn the next connection waits,
+// unread (not reset), and is served as soon as a slot frees.
 func TestTCPMaxconn(t *testing.T) {
 	s := startServer(t, echo)
 	p := startLB(t, tcpConfig("maxconn = 2", "", srv("s", s.addr())))
@@ -422,7 +421,7 @@ func TestTCPMaxconn(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := dial(t, p.addr("fe")) // completes in the kernel backlog
+	c := dial(t, p.addr("fe")) // waits in the listener's waiting room
 	if err := ping(c, 300*time.Millisecond); err == nil {
 		t.Fatal("third connection was served above maxconn = 2")
 	} else if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
