@@ -39,6 +39,8 @@ type Options struct {
 	// KeepAlive is the TCP keepalive idle time set on the listening socket
 	// and inherited by accepted ones; 0 = 60s, negative = off.
 	KeepAlive time.Duration
+	// Waiting bounds the waiting room (fixed at Listen); 0 = MaxWaiting.
+	Waiting int
 }
 
 // Binding is what a listener hands its connections to: a frontend and the
@@ -122,7 +124,8 @@ type Listener struct {
 	shards   []*shard
 	next     atomic.Uint32 // the shard the next waiting-room session goes to
 
-	room    chan session.Conn // the waiting room (bounded: MaxWaiting)
+	room    chan session.Conn // the waiting room (bounded: Options.Waiting)
+	waiting atomic.Int64      // connections in the room, or taken from it and waiting for a slot
 	shed    atomic.Int64
 	stop    chan struct{}
 	done    chan struct{} // the room goroutine ended
@@ -136,8 +139,11 @@ func Listen(addr string, o Options, loops int, log zerolog.Logger) (*Listener, e
 	if err != nil {
 		return nil, fmt.Errorf("listener: %s: %w", addr, err)
 	}
+	if o.Waiting <= 0 {
+		o.Waiting = MaxWaiting
+	}
 	l := &Listener{addr: addr, opts: o, log: log,
-		room: make(chan session.Conn, MaxWaiting), stop: make(chan struct{}), done: make(chan struct{})}
+		room: make(chan session.Conn, o.Waiting), stop: make(chan struct{}), done: make(chan struct{})}
 	for i := range max(loops, 1) {
 		// The first socket picks the port when addr asks for any (":0");
 		// the others join it there.
@@ -216,7 +222,7 @@ func (l *Listener) SetOptions(o Options) error {
 
 // Stats returns the listener's counters.
 func (l *Listener) Stats() Stats {
-	return Stats{Waiting: int64(len(l.room)), Shed: l.shed.Load()}
+	return Stats{Waiting: l.waiting.Load(), Shed: l.shed.Load()}
 }
 
 // Connections returns how many connections the listener's loops carry
@@ -229,6 +235,16 @@ func (l *Listener) Connections() int {
 		}
 	}
 	return n
+}
+
+// PerLoop returns how many connections each of the listener's loops
+// carries (tests: the kernel spreads accepts across them).
+func (l *Listener) PerLoop() []int {
+	out := make([]int, len(l.shards))
+	for i, sh := range l.shards {
+		out[i] = sh.eng.CountConnections()
+	}
+	return out
 }
 
 // Close stops the listener: the waiting room's connections are closed,
@@ -263,7 +279,7 @@ func (l *Listener) accept(sh *shard, c gnet.Conn) gnet.Action {
 	if b == nil {
 		return gnet.Close // refused: the address is going away
 	}
-	if len(l.room) == 0 && b.tryAcquire() {
+	if l.waiting.Load() == 0 && b.tryAcquire() {
 		l.sessions.Add(1)
 		if b.Frontend.Open(c, sh.loopOf(c), b.release) {
 			return gnet.Close
@@ -278,22 +294,24 @@ func (l *Listener) accept(sh *shard, c gnet.Conn) gnet.Action {
 // goes there, and the loop's copy is closed by the caller (which sends
 // nothing). A full room sheds c.
 func (l *Listener) wait(c gnet.Conn) {
+	if l.waiting.Add(1) > int64(cap(l.room)) {
+		l.waiting.Add(-1)
+		l.shed.Add(1)
+		return
+	}
 	fd, err := c.Dup()
 	if err != nil {
+		l.waiting.Add(-1)
 		l.shed.Add(1)
 		return
 	}
 	nc, err := session.FDConn(fd)
 	if err != nil {
+		l.waiting.Add(-1)
 		l.shed.Add(1)
 		return
 	}
-	select {
-	case l.room <- nc:
-	default:
-		nc.Close()
-		l.shed.Add(1)
-	}
+	l.room <- nc // never blocks: waiting bounds what is in it
 }
 
 // waitingRoom starts the waiting connections in arrival order, each once
@@ -308,6 +326,7 @@ func (l *Listener) waitingRoom() {
 				select {
 				case c := <-l.room:
 					c.Close()
+					l.waiting.Add(-1)
 				default:
 					return
 				}
@@ -328,6 +347,7 @@ func (l *Listener) waitingRoom() {
 				}
 				break
 			}
+			l.waiting.Add(-1)
 			if b == nil {
 				c.Close()
 				continue

@@ -47,6 +47,9 @@ type runOptions struct {
 	// clock drives every session timeout; nil means the real clock.
 	// Timeout tests pass a sessiontest.Clock and advance it by hand.
 	clock session.Clock
+	// waiting bounds each listener's waiting room; 0 means
+	// listener.MaxWaiting (tests make it small).
+	waiting int
 }
 
 // runWith is run with test options.

@@ -37,6 +37,7 @@ type instance struct {
 	loops          int // event loops per listening address
 	pipes          *session.PipePool
 	clock          session.Clock // nil: the real clock (tests set a fake one)
+	waiting        int           // each listener's waiting room bound; 0: listener.MaxWaiting
 
 	mu        sync.Mutex                    // guards listeners, draining and cur for readers outside serve
 	listeners map[string]*listener.Listener // by listenerKey
@@ -79,7 +80,7 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log, clock: opts.clock,
+	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log, clock: opts.clock, waiting: opts.waiting,
 		listeners: map[string]*listener.Listener{}, draining: map[*listener.Listener]struct{}{},
 		quit: make(chan struct{}), started: time.Now()}
 	if err := inst.start(cfg); err != nil {
@@ -267,7 +268,7 @@ func (inst *instance) switchTo(g *generation) error {
 		return err
 	}
 	for key, b := range g.bindings {
-		opts := listener.Options{}
+		opts := listener.Options{Waiting: inst.waiting}
 		if b.Frontend.Mode == config.ModeHTTP {
 			opts.DeferAccept = 1
 		}
