@@ -375,7 +375,8 @@ type shard struct {
 	gfd  int          // the engine's own descriptor of that socket; -1 if not found
 	loop session.Loop // the engine's loop, once known (loop only)
 
-	booted chan struct{}
+	booted chan struct{} // closed once the loop runs (OnTick)
+	ready  sync.Once
 	done   chan error // the engine ended (gnet.Run returned)
 }
 
@@ -390,6 +391,7 @@ func (l *Listener) startShard(addr string) (*shard, error) {
 			gnet.WithReadBufferCap(readBufferCap),
 			gnet.WithWriteBufferCap(4<<10), // lb never writes through gnet's buffers
 			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithTicker(true), // its first tick says the loop is registered (OnTick)
 			gnet.WithLogger(gnetLogger{l.log}),
 		)
 	}()

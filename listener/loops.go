@@ -17,8 +17,15 @@ import (
 
 func (sh *shard) OnBoot(e gnet.Engine) gnet.Action {
 	sh.eng = e
-	close(sh.booted)
 	return gnet.None
+}
+
+// OnTick runs once the engine registered and started its loop (gnet calls
+// OnBoot before, and the Engine is not safe to use until then), on the
+// engine's ticker goroutine: the shard is ready. The ticker then sleeps.
+func (sh *shard) OnTick() (time.Duration, gnet.Action) {
+	sh.ready.Do(func() { close(sh.booted) })
+	return 24 * time.Hour, gnet.None
 }
 
 func (sh *shard) OnOpen(c gnet.Conn) ([]byte, gnet.Action) {
@@ -45,8 +52,7 @@ func (*shard) OnClose(c gnet.Conn, err error) gnet.Action {
 	return gnet.None
 }
 
-func (*shard) OnShutdown(gnet.Engine)               {}
-func (*shard) OnTick() (time.Duration, gnet.Action) { return 0, gnet.None }
+func (*shard) OnShutdown(gnet.Engine) {}
 
 // loop adapts a gnet event loop to session.Loop.
 type loop struct{ el gnet.EventLoop }
