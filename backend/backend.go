@@ -258,7 +258,8 @@ func (b *Backend) Counters() *BackendCounters { return &b.counters }
 //     chosen server; the others on the backend queue, served by whichever
 //     server frees a slot first.
 //   - (nil, ErrQueueFull): a wait was needed but MaxQueue waiters are
-//     already queued, or w is nil.
+//     already queued.
+//   - (nil, ErrWouldQueue): a wait was needed and w is nil.
 //
 // Preconditions: w, if not nil, is not queued already, and its Ready is
 // set. Safe for concurrent use; allocation-free.
@@ -290,7 +291,11 @@ func (b *Backend) Acquire(key uint64, exclude *Server, w *Waiter) (*Server, erro
 		}
 		q = &b.queue
 	}
-	if w == nil || b.counters.QueueCurrent.Load() >= b.maxQueue {
+	if w == nil {
+		b.mu.Unlock()
+		return nil, ErrWouldQueue
+	}
+	if b.counters.QueueCurrent.Load() >= b.maxQueue {
 		b.mu.Unlock()
 		b.counters.QueueFull.Add(1)
 		return nil, ErrQueueFull

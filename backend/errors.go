@@ -13,8 +13,12 @@ var (
 	// unless Cancel returns true first.
 	ErrQueued = errors.New("backend: queued")
 	// ErrQueueFull: a wait was needed but the backend already holds
-	// Options.MaxQueue waiters (or the caller passed no Waiter).
+	// Options.MaxQueue waiters.
 	ErrQueueFull = errors.New("backend: queue full")
+	// ErrWouldQueue: a wait was needed and the caller passed no Waiter
+	// (nothing is counted: a caller that can wait asks again with one, so
+	// that a session needs a Waiter only when it waits).
+	ErrWouldQueue = errors.New("backend: would queue")
 	// ErrQueueTimeout is never returned by this package: the session returns
 	// it when timeout.queue expires before Ready (HAProxy code sQ, 503).
 	ErrQueueTimeout = errors.New("backend: queue timeout")

@@ -84,7 +84,7 @@ func TestNewHealthTimeoutDefaultsToInterval(t *testing.T) {
 }
 
 func TestErrorMessages(t *testing.T) {
-	for _, err := range []error{backend.ErrNoServer, backend.ErrQueued, backend.ErrQueueFull, backend.ErrQueueTimeout} {
+	for _, err := range []error{backend.ErrNoServer, backend.ErrQueued, backend.ErrQueueFull, backend.ErrWouldQueue, backend.ErrQueueTimeout} {
 		if !strings.HasPrefix(err.Error(), "backend: ") {
 			t.Errorf("%q lacks the \"backend: \" prefix", err)
 		}

@@ -120,6 +120,11 @@ type Listener struct {
 	log   zerolog.Logger
 
 	cur      atomic.Pointer[bound] // swapped by SetBinding (reload); nil: refuse
+	// starting is held (read) while a connection is handed to a session,
+	// and taken (write) by Unlisten: once it returns, no session starts
+	// here any more (Env.Wait may begin).
+	starting sync.RWMutex
+	closed   bool // Unlisten ran; guarded by starting
 	sessions atomic.Int64          // sessions started here and not ended, on any path
 	shards   []*shard
 	next     atomic.Uint32 // the shard the next waiting-room session goes to
@@ -275,8 +280,15 @@ func (l *Listener) AttachOne(c session.Conn, h session.LoopHandler) error {
 // slots free and nobody waiting it starts the session right there,
 // otherwise the connection goes to the waiting room.
 func (l *Listener) accept(sh *shard, c gnet.Conn) gnet.Action {
+	// TryRLock: a failure means Unlisten waits to close the listener (the
+	// loop must not wait behind it: the waiting room may be attaching a
+	// session to this very loop while holding its read lock).
+	if !l.starting.TryRLock() {
+		return gnet.Close
+	}
+	defer l.starting.RUnlock()
 	b := l.cur.Load()
-	if b == nil {
+	if b == nil || l.closed {
 		return gnet.Close // refused: the address is going away
 	}
 	if l.waiting.Load() == 0 && b.tryAcquire() {
@@ -348,12 +360,19 @@ func (l *Listener) waitingRoom() {
 				break
 			}
 			l.waiting.Add(-1)
+			l.starting.RLock()
+			if b != nil && l.closed {
+				b.Binding.release()
+				b = nil
+			}
 			if b == nil {
+				l.starting.RUnlock()
 				c.Close()
 				continue
 			}
 			l.sessions.Add(1)
 			b.Frontend.Start(c, l, b.release)
+			l.starting.RUnlock()
 		}
 	}
 }
@@ -503,6 +522,9 @@ func (sh *shard) stop(log zerolog.Logger) {
 // connections are refused by lb instead (accepted and closed). It clears
 // the binding.
 func (l *Listener) Unlisten() {
+	l.starting.Lock()
+	l.closed = true
+	l.starting.Unlock()
 	l.SetBinding(nil)
 	for _, sh := range l.shards {
 		if err := sh.unlisten(); err != nil && sh.lfd >= 0 {

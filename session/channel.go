@@ -22,11 +22,6 @@ import (
 // Output goes out in that order (writev on the loop, a pump command
 // otherwise) and nothing else is ever written to the consumer.
 type channel struct {
-	// an holds the analyzers still to run on this channel, lowest bit
-	// first (process.go). No bits: the channel forwards everything when
-	// the session is a tunnel (TCP mode, after a 101), and holds its input
-	// otherwise (HTTP bytes sent ahead, waiting for the next transaction).
-	an analyzer.Bits
 	// head is output lb made. Not owned: it aliases a buffer of the
 	// transaction (the rendered request head, kept for a resend) or of the
 	// session (the response head, an answer).
@@ -40,11 +35,6 @@ type channel struct {
 	// larger when an analyzer needs more; released when empty.
 	own    []byte
 	ownOff int
-	// shutr: the producer sent its FIN (or is gone); no more input comes.
-	shutr bool
-	// shutw: the consumer's write side was shut (a FIN relayed, or the
-	// close after an answer).
-	shutw bool
 	// bytes counts the bytes written to the consumer in the current
 	// transaction (the log's bytes_in / bytes_out).
 	bytes int64
@@ -52,6 +42,16 @@ type channel struct {
 	spliced int64
 	// pump is the channel's I/O agent in pump mode, nil on the loop.
 	pump *pump
+	// an holds the analyzers still to run on this channel, lowest bit
+	// first (process.go). No bits: the channel forwards everything when
+	// the session is a tunnel (TCP mode, after a 101), and holds its input
+	// otherwise (HTTP bytes sent ahead, waiting for the next transaction).
+	an analyzer.Bits
+	// shutr: the producer sent its FIN (or is gone); no more input comes.
+	shutr bool
+	// shutw: the consumer's write side was shut (a FIN relayed, or the
+	// close after an answer).
+	shutw bool
 }
 
 // pending reports whether the channel has output not yet written.

@@ -29,29 +29,30 @@ func (s *Session) connect() {
 	s.acquire()
 }
 
-// acquire asks the backend for a server slot.
+// acquire asks the backend for a server slot; the session gets a waiter
+// only when it has to wait (most connects need none: no allocation).
 func (s *Session) acquire() {
 	t := s.t
-	if s.waiter == nil {
-		// The session's own waiter first; a new one only after a wait
-		// given up too late (cancelWait).
-		w := &s.waiterBuf
-		if w.Ready != nil {
-			w = new(backend.Waiter)
-		}
-		w.Ready = func(srv *backend.Server) {
-			if s.loop.Execute(func() { s.event(nil); s.slotGranted(w, srv) }) != nil {
-				srv.Release()
-			}
-		}
-		s.waiter = w
-	}
 	key := t.a.Key
 	if s.fe.Mode != config.ModeHTTP {
 		key = analyzer.SourceKey(s.client.Addr())
 	}
 	t.tPhase = s.now()
-	srv, err := t.target.BE.Acquire(key, t.exclude, s.waiter)
+	srv, err := t.target.BE.Acquire(key, t.exclude, nil)
+	if errors.Is(err, backend.ErrWouldQueue) {
+		if s.waiter == nil {
+			// A new one after a wait given up too late (cancelWait): the
+			// backend may still hand the old one a slot.
+			w := new(backend.Waiter)
+			w.Ready = func(srv *backend.Server) {
+				if s.loop.Execute(func() { s.event(nil); s.slotGranted(w, srv) }) != nil {
+					srv.Release()
+				}
+			}
+			s.waiter = w
+		}
+		srv, err = t.target.BE.Acquire(key, t.exclude, s.waiter)
+	}
 	switch {
 	case err == nil:
 		s.gotSlot(srv)

@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"github.com/lb-proxy/lb/backend"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -53,13 +54,10 @@ type Env struct {
 	killed atomic.Bool    // Kill ran: sessions that attach later end at once
 	active sync.WaitGroup // sessions in progress
 
-	regMu    sync.Mutex
-	sessions map[*Session]struct{} // sessions attached to a loop; guarded by regMu
-
 	draining atomic.Bool // set by Drain: transactions end with Connection: close
 
-	pools sync.Map     // Loop -> *idlePool
-	idle  atomic.Int64 // atomic: pooled idle server connections; read by the metrics collector
+	locals sync.Map     // Loop -> *local: this Env's state on each loop
+	idle   atomic.Int64 // atomic: pooled idle server connections; read by the metrics collector
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
 
@@ -75,7 +73,7 @@ func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logge
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog,
-		ctx: ctx, kill: cancel, sessions: map[*Session]struct{}{}}
+		ctx: ctx, kill: cancel}
 }
 
 // Kill ends every session in progress (termination cause K: an HTTP
@@ -101,31 +99,60 @@ func (e *Env) Drain(closeIdle bool) {
 	}
 }
 
-// onEverySession runs f on the loop of every attached session.
+// local is an Env's state on one event loop, owned by that loop: the idle
+// server pool, and the sessions running there (an intrusive list, so
+// that Kill and Drain find them: no lock and no map entry per session).
+type local struct {
+	pool  idlePool
+	first *Session
+}
+
+// localFor returns the Env's state on loop l.
+func (e *Env) localFor(l Loop) *local {
+	if lo, ok := e.locals.Load(l); ok {
+		return lo.(*local)
+	}
+	lo, _ := e.locals.LoadOrStore(l, &local{pool: idlePool{conns: map[*backend.Server][]*idleConn{}, env: e, loop: l}})
+	return lo.(*local)
+}
+
+// onEverySession runs f, on their loops, on every session attached to one.
 func (e *Env) onEverySession(f func(*Session)) {
-	e.regMu.Lock()
-	list := make([]*Session, 0, len(e.sessions))
-	for s := range e.sessions {
-		list = append(list, s)
-	}
-	e.regMu.Unlock()
-	for _, s := range list {
-		_ = s.loop.Execute(func() { f(s) })
-	}
+	e.locals.Range(func(_, v any) bool {
+		lo := v.(*local)
+		_ = lo.pool.loop.Execute(func() {
+			for s := lo.first; s != nil; {
+				next := s.next
+				f(s)
+				s = next
+			}
+		})
+		return true
+	})
 }
 
 // register records a session attached to a loop, so Kill and Drain find
 // it; unregister forgets it. Loop only (the session's).
 func (e *Env) register(s *Session) {
-	e.regMu.Lock()
-	e.sessions[s] = struct{}{}
-	e.regMu.Unlock()
+	lo := e.localFor(s.loop)
+	s.prev, s.next = nil, lo.first
+	if lo.first != nil {
+		lo.first.prev = s
+	}
+	lo.first = s
 }
 
 func (e *Env) unregister(s *Session) {
-	e.regMu.Lock()
-	delete(e.sessions, s)
-	e.regMu.Unlock()
+	lo := e.localFor(s.loop)
+	if s.prev != nil {
+		s.prev.next = s.next
+	} else if lo.first == s {
+		lo.first = s.next
+	}
+	if s.next != nil {
+		s.next.prev = s.prev
+	}
+	s.prev, s.next = nil, nil
 }
 
 // Wait blocks until no session is in progress.

@@ -197,7 +197,7 @@ func (s *Session) armTimer() {
 	d := time.Duration(next - s.now())
 	s.timerAt = next
 	if s.timer == nil {
-		s.timer = s.env.Clock.AfterFunc(d, s.onTimer)
+		s.timer = s.env.Clock.AfterFunc(d, s.timerFired)
 		return
 	}
 	s.timer.Reset(d)

@@ -103,8 +103,6 @@ func (f *Frontend) newSession(release func(), client netip.AddrPort) *Session {
 	s := &Session{fe: f, env: env, release: release, accepted: env.Clock.Now().UnixNano(), client: client}
 	s.fc = end{s: s, side: sideFront}
 	s.bc = end{s: s, side: sideBack}
-	s.onTimer = s.timerFired
-	s.onResume = s.resume
 	return s
 }
 

@@ -46,13 +46,7 @@ type idleConn struct {
 }
 
 // poolFor returns the pool of loop l.
-func (e *Env) poolFor(l Loop) *idlePool {
-	if p, ok := e.pools.Load(l); ok {
-		return p.(*idlePool)
-	}
-	p, _ := e.pools.LoadOrStore(l, &idlePool{conns: map[*backend.Server][]*idleConn{}, env: e, loop: l})
-	return p.(*idlePool)
-}
+func (e *Env) poolFor(l Loop) *idlePool { return &e.localFor(l).pool }
 
 // put pools c (a healthy idle connection to srv) for idle at most, within
 // max per server; false when full (or max is 0).
@@ -212,8 +206,8 @@ func (e *Env) IdleConns() int64 { return e.idle.Load() }
 // ClosePools closes every idle server connection this Env pooled (when its
 // generation retires).
 func (e *Env) ClosePools() {
-	e.pools.Range(func(k, v any) bool {
-		p, l := v.(*idlePool), k.(Loop)
+	e.locals.Range(func(k, v any) bool {
+		p, l := &v.(*local).pool, k.(Loop)
 		_ = l.Execute(func() {
 			for srv, list := range p.conns {
 				for _, ic := range list {

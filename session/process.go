@@ -32,6 +32,9 @@ func (s *Session) process() {
 			// of its own (no event may come to wake it: answers lb makes
 			// itself to pipelined requests).
 			if !s.resuming {
+				if s.onResume == nil {
+					s.onResume = s.resume
+				}
 				s.resuming = s.loop.Execute(s.onResume) == nil
 			}
 			break

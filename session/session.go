@@ -24,47 +24,49 @@ type Session struct {
 	// release returns the listener's connection slots; finish calls it.
 	release func()
 
-	loop     Loop
-	fc, bc   end     // the front (client) and back (server) ends
-	req, res channel // client-to-server, server-to-client
-	mode     mode    // where the bytes move
+	loop       Loop
+	prev, next *Session // the Env's sessions on this loop (env.go: local)
+	fc, bc     end      // the front (client) and back (server) ends
+	req, res   channel  // client-to-server, server-to-client
 
 	t    *txn // the current transaction; nil while an HTTP session is parked
 	nreq int  // transactions started
 	// idleSince is when the last transaction ended (or the session
 	// started): http_keep_alive counts from it.
 	idleSince int64
+
+	exp     [numExpiries]int64 // absolute dates per purpose, unix ns; 0 = not armed (expiry.go)
+	timer   Timer              // the single timer, armed at timerAt
+	timerAt int64
+	// onResume continues process after it yielded the loop (resuming: a
+	// task is queued), bound at the first yield.
+	onResume func()
+
+	tnow   int64    // the time of the current event, read once (0 outside events)
+	cur    LoopConn // the connection whose callback is running, if any
+	linger int64    // the lingering close started at (0: not lingering)
+	// waiter queues the session for a server slot, made at its first
+	// wait. A waiter whose Ready is in flight (Cancel came too late) is
+	// dropped, not reused: the backend may still read it; a new one is
+	// made for the next wait.
+	waiter *backend.Waiter
+
+	// The small fields, together (no padding between them).
+	mode mode // where the bytes move
 	// tunnel: the channels forward everything both ways, without
 	// analyzers (TCP mode; HTTP after 101 or CONNECT).
 	tunnel bool
 	// between: a transaction on the pumps ended; the next one starts
 	// back on the loop once the pumps are idle (handoff.go: reattach).
-	between bool
-
-	exp     [numExpiries]int64 // absolute dates per purpose, unix ns; 0 = not armed (expiry.go)
-	timer   Timer              // the single timer, armed at timerAt
-	timerAt int64
-	onTimer func() // the timer's callback, bound once
-	// onResume continues process after it yielded the loop (resuming: a
-	// task is queued), bound once.
-	onResume func()
-	resuming bool
-
-	tnow int64    // the time of the current event, read once (0 outside events)
-	cur  LoopConn // the connection whose callback is running, if any
+	between  bool
+	resuming bool // a resume task is queued (onResume)
 	// closeCur: the session let go of cur (closed or handed off); the
 	// callback returns true so the loop closes its copy.
 	closeCur bool
-	bulk     bool  // the current read filled the loop buffer
-	linger   int64 // the lingering close started at (0: not lingering)
-	// waiter queues the session for a server slot. A waiter whose Ready is
-	// in flight (Cancel came too late) is dropped, not reused: the
-	// backend may still read it; a new one is made for the next wait.
-	waiter    *backend.Waiter
-	waiterBuf backend.Waiter // the first waiter, in the session itself
-	closing   bool           // the session ends: its sockets are closed; it finishes once no pump works
-	ended     bool           // finish ran
-	stop      stopKind       // after the current output: close, or linger then close
+	bulk     bool     // the current read filled the loop buffer
+	closing  bool     // the session ends: its sockets are closed; it finishes once no pump works
+	ended    bool     // finish ran
+	stop     stopKind // after the current output: close, or linger then close
 }
 
 // mode is where a session's bytes move.
@@ -173,15 +175,15 @@ var txnPool = sync.Pool{New: func() any { return new(txn) }}
 // the pumps (nc). It is the LoopHandler of its loop connection. Owned by
 // the session's loop, but for act.
 type end struct {
-	s    *Session
-	side side
-	lc   LoopConn // on the loop; nil when none, after a close or a hand-off
-	nc   Conn     // on the pumps; nil when none
-	open bool     // a connection is established on this end
-	eof  bool     // the peer sent its FIN
+	s  *Session
+	lc LoopConn // on the loop; nil when none, after a close or a hand-off
+	nc Conn     // on the pumps; nil when none
 	// act is the unix ns of the last byte read from or written to this
 	// end. atomic: pumps write it; the expiry model reads it.
-	act atomic.Int64
+	act  atomic.Int64
+	side side
+	open bool // a connection is established on this end
+	eof  bool // the peer sent its FIN
 }
 
 // reset empties an end for its next connection. It never overwrites the

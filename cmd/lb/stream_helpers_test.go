@@ -247,6 +247,26 @@ func (p *lbProc) logOf(t *testing.T, c net.Conn) map[string]any {
 	return p.waitLog(t, func(m map[string]any) bool { return m["client"] == me })
 }
 
+// logOfAfter is logOf among the lines after the first skip ones (a
+// client port the kernel reused may have older lines).
+func (p *lbProc) logOfAfter(t *testing.T, c net.Conn, skip int) map[string]any {
+	t.Helper()
+	me := c.LocalAddr().String()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		lines := p.stdout.lines(t)
+		for _, l := range lines[min(skip, len(lines)):] {
+			if l["client"] == me {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for %s after line %d", me, skip)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // linesOf returns every access-log line of client address c written so far.
 func (p *lbProc) linesOf(t *testing.T, c net.Conn) []map[string]any {
 	t.Helper()
