@@ -119,13 +119,13 @@ type Listener struct {
 	bound net.Addr // with the real port
 	log   zerolog.Logger
 
-	cur      atomic.Pointer[bound] // swapped by SetBinding (reload); nil: refuse
+	cur atomic.Pointer[bound] // swapped by SetBinding (reload); nil: refuse
 	// starting is held (read) while a connection is handed to a session,
 	// and taken (write) by Unlisten: once it returns, no session starts
 	// here any more (Env.Wait may begin).
 	starting sync.RWMutex
-	closed   bool // Unlisten ran; guarded by starting
-	sessions atomic.Int64          // sessions started here and not ended, on any path
+	closed   bool         // Unlisten ran; guarded by starting
+	sessions atomic.Int64 // sessions started here and not ended, on any path
 	shards   []*shard
 	next     atomic.Uint32 // the shard the next waiting-room session goes to
 
