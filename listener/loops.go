@@ -63,6 +63,15 @@ func (l loop) Execute(f func()) error {
 
 func (l loop) CloseNow(c session.LoopConn) { _ = l.el.Close(c.(gnet.Conn)) }
 
+func (l loop) Enroll(c session.Conn, h session.LoopHandler) error {
+	// The result channel (buffered) is left: h's OnOpen is the result.
+	if _, err := l.el.Enroll(gnet.NewContext(context.Background(), h), c); err != nil {
+		c.Close()
+		return err
+	}
+	return nil
+}
+
 func (l loop) Adopt(c session.Conn, h session.LoopHandler) error {
 	ch, err := l.el.Enroll(gnet.NewContext(context.Background(), h), c)
 	if err != nil {

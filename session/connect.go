@@ -115,16 +115,20 @@ func (s *Session) reuseAllowed() bool {
 	return s.nreq > 1 || t.a.Idempotent() && t.a.ReqBody.Done() && t.a.Held == 0 && t.a.Req.ContentLength <= 0
 }
 
-// dial starts a connect attempt to the transaction's server on a goroutine
-// of its own; its result comes back as bc's OnOpen (on the loop) or
-// dialDone. timeout.connect is the session's expiry (expConnect), which
-// cancels the attempt.
+// dial starts a connect attempt to the transaction's server: on the loop
+// itself (dial.go) when the session is there, else on a goroutine of its
+// own; its result comes back as bc's OnOpen (on the loop) or dialDone.
+// timeout.connect is the session's expiry (expConnect), which cancels the
+// attempt.
 func (s *Session) dial() {
 	t := s.t
 	t.dialSeq++
 	t.attempts++
 	t.cs = csConnecting
 	t.tPhase = s.now()
+	if s.mode == onLoop && s.dialOnLoop(t) {
+		return
+	}
 	ctx, cancel := context.WithCancel(s.env.ctx)
 	t.cancel = cancel
 	go s.dialer(ctx, t.dialSeq, t.srv.Addr(), s.mode == onLoop)

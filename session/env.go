@@ -3,6 +3,7 @@ package session
 import (
 	"context"
 	"github.com/lb-proxy/lb/backend"
+	"golang.org/x/sys/unix"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,10 @@ type Env struct {
 	Dialer    Dialer
 	Pipes     *PipePool
 	AccessLog zerolog.Logger // one line per transaction (HTTP) or session (TCP); zerolog.Nop() when off
+	// NoDialWatch leaves a loop dial's end to the loop's own polls (no
+	// watcher goroutine): tests show that a busy loop completes its dials
+	// by itself. Never set in production.
+	NoDialWatch bool
 
 	ctx    context.Context // cancelled by Kill; bounds dials
 	kill   context.CancelFunc
@@ -105,6 +110,12 @@ func (e *Env) Drain(closeIdle bool) {
 type local struct {
 	pool  idlePool
 	first *Session
+
+	// The connect attempts in progress on the loop (dial.go).
+	dials []*loopDial
+	polls int           // callbacks since the last poll of dials
+	pfds  []unix.PollFd // pollDials' buffer
+	ready []*loopDial   // pollDials' buffer
 }
 
 // localFor returns the Env's state on loop l.
@@ -135,6 +146,7 @@ func (e *Env) onEverySession(f func(*Session)) {
 // it; unregister forgets it. Loop only (the session's).
 func (e *Env) register(s *Session) {
 	lo := e.localFor(s.loop)
+	s.lo = lo
 	s.prev, s.next = nil, lo.first
 	if lo.first != nil {
 		lo.first.prev = s
@@ -143,7 +155,7 @@ func (e *Env) register(s *Session) {
 }
 
 func (e *Env) unregister(s *Session) {
-	lo := e.localFor(s.loop)
+	lo := s.lo
 	if s.prev != nil {
 		s.prev.next = s.next
 	} else if lo.first == s {

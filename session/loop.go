@@ -51,6 +51,9 @@ type Loop interface {
 	// OnOpen has run. Call it off the loop (it blocks). c is closed either
 	// way (the loop holds a duplicate).
 	Adopt(c Conn, h LoopHandler) error
+	// Enroll is Adopt without the wait, for the loop itself: h's OnOpen
+	// runs later, on the loop. c is closed either way.
+	Enroll(c Conn, h LoopHandler) error
 }
 
 // LoopHandler receives one loop connection's events, on its loop.
@@ -132,7 +135,9 @@ func (e *end) OnTraffic(c LoopConn) bool {
 		// channel's bounded buffer).
 		s.toPumps()
 	}
-	return s.eventDone()
+	r := s.eventDone()
+	s.lo.pollDials()
+	return r
 }
 
 // buffered returns how many input bytes c holds, committed or not.

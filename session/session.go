@@ -25,6 +25,7 @@ type Session struct {
 	release func()
 
 	loop       Loop
+	lo         *local   // the Env's state on loop (set with it, at the start)
 	prev, next *Session // the Env's sessions on this loop (env.go: local)
 	fc, bc     end      // the front (client) and back (server) ends
 	req, res   channel  // client-to-server, server-to-client

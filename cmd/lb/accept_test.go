@@ -126,3 +126,35 @@ func TestAcceptOnEveryLoop(t *testing.T) {
 		t.Errorf("a running session after the stop got %q", clip(got))
 	}
 }
+
+// TestLoopDialPolledByBusyLoop: a connect attempt made on the event loop
+// ends by the loop's own polls while the loop is busy, with no goroutine
+// (here the watcher, which serves an idle loop, is off): a TCP session
+// whose client keeps sending gets connected and echoed.
+func TestLoopDialPolledByBusyLoop(t *testing.T) {
+	s := startServer(t, echo)
+	cfg := strings.Replace(tcpConfig("", "", srv("s", s.addr())), "[global]\n", "[global]\nevent_loops = 1\n", 1)
+	p := startLBWith(t, cfg, runOptions{noDialWatch: true})
+	c := dial(t, p.addr("fe"))
+	got := make(chan error, 1)
+	go func() {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		got <- err
+	}()
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case err := <-got:
+			if err != nil {
+				t.Fatalf("no echo: %v", err)
+			}
+			return
+		case <-tick.C:
+			if _, err := io.WriteString(c, "a"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -50,6 +50,9 @@ type runOptions struct {
 	// waiting bounds each listener's waiting room; 0 means
 	// listener.MaxWaiting (tests make it small).
 	waiting int
+	// noDialWatch: loop dials end only by the loop's polls
+	// (session.Env.NoDialWatch).
+	noDialWatch bool
 }
 
 // runWith is run with test options.
