@@ -18,10 +18,13 @@ import (
 // to notice its socket, which only sysmon polls then, every 10 ms, and
 // then for the loop to be preempted: 20-40 ms per new server connection.
 //
-// Two things notice a loop dial's end: the loop polls its pending dials
-// every pollDialsEvery callbacks while it is busy (one poll(2) for all of
-// them), and a watcher goroutine waits in the netpoller for the idle case
-// (the CPU is free then, so it runs at once) and posts a task to the loop.
+// A loopback connect(2) has already ended when it returns (the kernel runs
+// the whole handshake inside it), so the loop looks at once. Otherwise two
+// things notice a loop dial's end: the loop polls its pending dials every
+// pollDialsEvery callbacks while it is busy (one poll(2) for all of them),
+// and a watcher goroutine waits in the netpoller for the idle case and
+// posts a task to the loop (with one core it runs once sysmon takes the
+// CPU from the loop's epoll_wait: up to 10 ms more for a remote server).
 // Whichever comes first completes it (finish), on the loop; the connected
 // socket is then enrolled onto the loop (gnet's Enroll), whose OnOpen
 // (dialed) continues the session as for any dial.
@@ -72,6 +75,22 @@ func (s *Session) dialOnLoop(t *txn) bool {
 	lo := s.env.localFor(s.loop)
 	d := &loopDial{s: s, seq: seq, lo: lo, fd: fd, f: os.NewFile(uintptr(fd), "")}
 	t.cancel = d.cancel
+	if !s.env.NoDialLook && writable(fd) {
+		// Ended already: a loopback connect(2) runs the whole handshake
+		// before it returns. Waiting for a poll or the watcher would cost
+		// an idle loop up to 10 ms (sysmon) with one core.
+		d.done = true
+		err := sockError(fd) // reading SO_ERROR clears it: once only
+		if err == nil {
+			err = d.enroll()
+		} else {
+			d.f.Close()
+		}
+		if err != nil { // no session step may run here
+			_ = s.loop.Execute(func() { s.event(nil); s.dialDone(seq, nil, err) })
+		}
+		return true
+	}
 	lo.dials = append(lo.dials, d)
 	if !s.env.NoDialWatch {
 		go d.watch()
@@ -125,37 +144,51 @@ func (d *loopDial) cancel() {
 // loop. Loop only.
 func (d *loopDial) finish() {
 	d.done = true
-	s := d.s
-	var nc Conn
-	soerr, err := unix.GetsockoptInt(d.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	switch {
-	case err != nil:
-		err = os.NewSyscallError("getsockopt", err)
-	case soerr != 0:
-		err = os.NewSyscallError("connect", syscall.Errno(soerr))
-	default:
-		var c net.Conn
-		if c, err = net.FileConn(d.f); err == nil {
-			if tc, ok := c.(*net.TCPConn); ok {
-				nc = tc
-			} else {
-				c.Close()
-				err = errors.New("session: dialed socket is not TCP")
-			}
-		}
-	}
-	d.f.Close() // nc, if any, holds a duplicate
+	err := sockError(d.fd)
 	if err == nil {
-		if err = s.loop.Enroll(nc, &dialed{s: s, seq: d.seq}); err == nil {
-			// gnet's Enroll hands the socket to a goroutine of its pool
-			// (runnable now) that queues its registration on this loop:
-			// let it run before the loop goes on.
-			runtime.Gosched()
+		if err = d.enroll(); err == nil {
 			return
 		}
+	} else {
+		d.f.Close()
 	}
-	s.event(nil)
-	s.dialDone(d.seq, nil, err)
+	d.s.event(nil)
+	d.s.dialDone(d.seq, nil, err)
+}
+
+// enroll hands the connected socket to the loop, whose OnOpen (dialed)
+// goes on with the session; the dial's own file is closed either way.
+func (d *loopDial) enroll() error {
+	c, err := net.FileConn(d.f)
+	d.f.Close() // c, if any, holds a duplicate
+	if err != nil {
+		return err
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		c.Close()
+		return errors.New("session: dialed socket is not TCP")
+	}
+	if err := d.s.loop.Enroll(tc, &dialed{s: d.s, seq: d.seq}); err != nil {
+		return err
+	}
+	// gnet's Enroll hands the socket to a goroutine of its pool (runnable
+	// now) that queues its registration on this loop: let it run before
+	// the loop goes on.
+	runtime.Gosched()
+	return nil
+}
+
+// sockError is a connect attempt's outcome once its socket is writable.
+func sockError(fd int) error {
+	soerr, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	switch {
+	case err != nil:
+		return os.NewSyscallError("getsockopt", err)
+	case soerr != 0:
+		return os.NewSyscallError("connect", syscall.Errno(soerr))
+	}
+	return nil
 }
 
 // removeDial forgets a pending dial.

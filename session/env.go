@@ -49,10 +49,12 @@ type Env struct {
 	Dialer    Dialer
 	Pipes     *PipePool
 	AccessLog zerolog.Logger // one line per transaction (HTTP) or session (TCP); zerolog.Nop() when off
-	// NoDialWatch leaves a loop dial's end to the loop's own polls (no
-	// watcher goroutine): tests show that a busy loop completes its dials
-	// by itself. Never set in production.
-	NoDialWatch bool
+	// NoDialWatch and NoDialLook turn off two of the three ways a loop
+	// dial's end is noticed (the watcher goroutine; the look right after
+	// connect(2)), so that tests show the others work alone: a busy loop
+	// completes its dials by its polls, an idle loop its loopback dials
+	// by the look. Never set in production.
+	NoDialWatch, NoDialLook bool
 
 	ctx    context.Context // cancelled by Kill; bounds dials
 	kill   context.CancelFunc

@@ -134,7 +134,7 @@ func TestAcceptOnEveryLoop(t *testing.T) {
 func TestLoopDialPolledByBusyLoop(t *testing.T) {
 	s := startServer(t, echo)
 	cfg := strings.Replace(tcpConfig("", "", srv("s", s.addr())), "[global]\n", "[global]\nevent_loops = 1\n", 1)
-	p := startLBWith(t, cfg, runOptions{noDialWatch: true})
+	p := startLBWith(t, cfg, runOptions{noDialWatch: true, noDialLook: true})
 	c := dial(t, p.addr("fe"))
 	got := make(chan error, 1)
 	go func() {
@@ -156,5 +156,25 @@ func TestLoopDialPolledByBusyLoop(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// TestLoopDialLoopbackAtOnce: a loopback connect has ended when connect(2)
+// returns, so an idle loop completes it at once, with no poll and no
+// watcher (both off here): one request, with nothing after it to wake the
+// loop, is answered, on a new server connection as on a refused one.
+func TestLoopDialLoopbackAtOnce(t *testing.T) {
+	s := startServer(t, nameServer("s"))
+	dead := deadAddr(t)
+	cfg := strings.Replace(tcpConfig("", "balance = \"first\"\nretries = 1\nredispatch = true\n", srv("dead", dead), srv("s", s.addr())),
+		"[global]\n", "[global]\nevent_loops = 1\n", 1)
+	p := startLBWith(t, cfg, runOptions{noDialWatch: true})
+	for i := 0; i < 3; i++ {
+		c := dial(t, p.addr("fe"))
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if got := readAll(t, c); got != "s" {
+			t.Fatalf("connection %d: answer = %q; want %q (refused by dead, then s)", i, got, "s")
+		}
+		c.Close()
 	}
 }

@@ -50,9 +50,8 @@ type runOptions struct {
 	// waiting bounds each listener's waiting room; 0 means
 	// listener.MaxWaiting (tests make it small).
 	waiting int
-	// noDialWatch: loop dials end only by the loop's polls
-	// (session.Env.NoDialWatch).
-	noDialWatch bool
+	// noDialWatch, noDialLook: session.Env.NoDialWatch, NoDialLook.
+	noDialWatch, noDialLook bool
 }
 
 // runWith is run with test options.

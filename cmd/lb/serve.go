@@ -39,6 +39,7 @@ type instance struct {
 	clock          session.Clock // nil: the real clock (tests set a fake one)
 	waiting        int           // each listener's waiting room bound; 0: listener.MaxWaiting
 	noDialWatch    bool          // tests: session.Env.NoDialWatch
+	noDialLook     bool          // tests: session.Env.NoDialLook
 
 	mu        sync.Mutex                    // guards listeners, draining and cur for readers outside serve
 	listeners map[string]*listener.Listener // by listenerKey
@@ -81,7 +82,7 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log, clock: opts.clock, waiting: opts.waiting, noDialWatch: opts.noDialWatch,
+	inst := &instance{files: files, stdout: stdout, stderr: stderr, log: log, clock: opts.clock, waiting: opts.waiting, noDialWatch: opts.noDialWatch, noDialLook: opts.noDialLook,
 		listeners: map[string]*listener.Listener{}, draining: map[*listener.Listener]struct{}{},
 		quit: make(chan struct{}), started: time.Now()}
 	if err := inst.start(cfg); err != nil {
@@ -211,7 +212,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		g.closers = append(g.closers, lw)
 	}
 	g.env = session.NewEnv(inst.clock, nil, inst.pipes, accessLog)
-	g.env.NoDialWatch = inst.noDialWatch
+	g.env.NoDialWatch, g.env.NoDialLook = inst.noDialWatch, inst.noDialLook
 	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
 		g.global = prev.global // the same process-wide count goes on
 	} else {
