@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/tls"
 	"fmt"
 	"strconv"
 	"strings"
@@ -129,8 +130,7 @@ type Frontend struct {
 	Timeout Timeouts `toml:"timeout"`
 	// Route lists HTTP routes, first match wins (HTTP mode only).
 	Route []Route `toml:"route"`
-	// TLS is decoded but refused until TLS termination exists (issue 10):
-	// Validate reports a frontend with a tls table. Default nil.
+	// TLS makes the frontend terminate TLS. Default nil (plain).
 	TLS *TLS `toml:"tls"`
 	// HTTPRequest lists request rules, evaluated in order on each request
 	// before routing ([[frontend.NAME.http_request]]). HTTP mode only.
@@ -223,18 +223,28 @@ type Rule struct {
 	ContentType string `toml:"content_type"`
 }
 
-// TLS is a frontend's [frontend.NAME.tls] table, the contract of
-// shared/CONFIG.md. It is refused until TLS termination exists (issue 10):
-// nothing would use it, and the frontend would serve plain HTTP on its TLS
-// port. The fields say what each key will mean.
+// TLS is a frontend's [frontend.NAME.tls] table: the frontend terminates
+// TLS (client-side HTTPS), and its analyzers (HTTP) or its server (TCP)
+// see the decrypted bytes once the handshake is complete.
 type TLS struct {
-	// Cert lists PEM files, each holding a certificate chain and its key.
-	// The one whose names match the client's SNI is used; the first is the
-	// default. Required, at least one.
+	// Cert lists PEM files, each holding a certificate chain and its
+	// private key. The client's SNI picks the certificate whose names
+	// match it (exact names first, then wildcards "*.example.com"); the
+	// first file is the default. A relative path is relative to the
+	// directory of the file that sets it. Required, at least one; each is
+	// checked at load (readable, key matching, valid now).
 	Cert []string `toml:"cert"`
-	// ALPN lists the protocols offered in ALPN, in preference order.
-	// Default none (no ALPN).
+	// ALPN lists the protocols offered in ALPN, in preference order; only
+	// "http/1.1" exists today (HTTP/2 is not implemented, so "h2" is
+	// refused). Default none (no ALPN).
 	ALPN []string `toml:"alpn"`
+	// MinVersion is the oldest TLS version accepted: "1.2" or "1.3".
+	// Default "1.2".
+	MinVersion string `toml:"min_version"`
+
+	// Certs are Cert's certificates, loaded and checked by validation
+	// (what was checked is what is served). Not a key.
+	Certs []tls.Certificate `toml:"-"`
 }
 
 // Backend is one [backend.NAME] section, with defaults applied.

@@ -133,9 +133,7 @@ func (c *Config) validate(r *report) {
 			}
 		}
 		if f.TLS != nil {
-			// Issue 10: nothing terminates TLS yet, so a tls table would
-			// serve plain HTTP on a port clients reach with HTTPS.
-			r.add(p+".tls", "TLS termination is not available yet (see issue 10); remove the tls table")
+			checkTLS(r, p+".tls", f.TLS)
 		}
 	}
 

@@ -55,6 +55,9 @@ type Env struct {
 	// completes its dials by its polls, an idle loop its loopback dials
 	// by the look. Never set in production.
 	NoDialWatch, NoDialLook bool
+	// HandshakeSlots bounds the TLS handshakes computing at once, for
+	// every TLS frontend of the process (NewEnv makes GOMAXPROCS).
+	HandshakeSlots *HandshakeSlots
 
 	ctx    context.Context // cancelled by Kill; bounds dials
 	kill   context.CancelFunc
@@ -80,7 +83,7 @@ func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logge
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog,
-		ctx: ctx, kill: cancel}
+		HandshakeSlots: NewHandshakeSlots(0), ctx: ctx, kill: cancel}
 }
 
 // Kill ends every session in progress (termination cause K: an HTTP

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -48,7 +49,10 @@ type Frontend struct {
 	// Client is the client-side codec (HTTP mode). Nil means HTTP/1
 	// (H1Client).
 	Client ClientCodec
-	Env    *Env
+	// TLS, when set, makes the frontend terminate TLS: each connection's
+	// handshake completes before its session starts (handshake.go).
+	TLS *tls.Config
+	Env *Env
 
 	SessionsTotal   atomic.Int64 // atomic: read by the metrics collector
 	SessionsCurrent atomic.Int64 // atomic: read by the metrics collector
@@ -56,6 +60,7 @@ type Frontend struct {
 	BytesOut        atomic.Int64 // atomic: server-to-client bytes (lb's own answers included)
 	HTTPRequests    atomic.Int64 // atomic: HTTP requests received (parsed or refused)
 	HTTPResponses   backend.ResponseCodes
+	TLSStats        TLSCounters // a TLS frontend's handshakes
 }
 
 // target returns the backend of a route index (-1: the default one).
@@ -80,6 +85,9 @@ func (f *Frontend) clientCodec() ClientCodec {
 // connection slots). An HTTP frontend has no other way to run than on the
 // event loops with its analyzers: there is no raw fallback. Loop only.
 func (f *Frontend) Open(c LoopConn, l Loop, release func()) bool {
+	if f.TLS != nil {
+		return f.newHandshake(release).OnOpen(c, l)
+	}
 	s := f.newSession(release, addrPort(c.RemoteAddr()))
 	c.SetContext(&s.fc)
 	return s.fc.OnOpen(c, l)
@@ -90,6 +98,12 @@ func (f *Frontend) Open(c LoopConn, l Loop, release func()) bool {
 // ended). release is as for Open. The session is counted before Start
 // returns, so Env.Wait called afterwards waits for it.
 func (f *Frontend) Start(fc Conn, loops Loops, release func()) {
+	if f.TLS != nil {
+		if err := loops.AttachOne(fc, f.newHandshake(release)); err != nil && release != nil {
+			release()
+		}
+		return
+	}
 	f.newSession(release, addrPort(fc.RemoteAddr())).attach(fc, loops)
 }
 

@@ -49,11 +49,14 @@ func (s *Session) endToPumps(e *end) bool {
 	if c == s.cur {
 		s.closeCur = true
 	} else {
-		s.loop.CloseNow(c)
+		s.loop.CloseNow(rawLoopConn(c))
 	}
 	nc, err := FDConn(fd)
 	if err != nil {
 		return false
+	}
+	if e.tls != nil {
+		nc = e.tls.toPumps(nc)
 	}
 	e.nc = nc
 	return true
@@ -104,7 +107,10 @@ func (s *Session) schedule(p *pump) {
 		cmd.shutw = true
 		c.shutw = true
 	}
-	if cmd.out[0] == nil && cmd.out[1] == nil && cmd.forward == 0 && cap(cmd.into) == 0 && !cmd.shutw {
+	if t, ok := dst.nc.(*tlsConn); ok && t.st.wire.backlog() {
+		cmd.flush = true
+	}
+	if cmd.out[0] == nil && cmd.out[1] == nil && cmd.forward == 0 && cap(cmd.into) == 0 && !cmd.shutw && !cmd.flush {
 		if c.own != nil && !c.hasOwn() {
 			c.releaseOwn()
 		}
@@ -114,7 +120,7 @@ func (s *Session) schedule(p *pump) {
 		cmd.out = [2][]byte{}
 	}
 	p.busy = true
-	p.reading = len(cmd.out[0])+len(cmd.out[1]) == 0 && cmd.forward == 0
+	p.reading = len(cmd.out[0])+len(cmd.out[1]) == 0 && cmd.forward == 0 && !cmd.flush
 	p.seq++
 	cmd.seq = p.seq
 	p.cmds <- cmd
@@ -250,10 +256,16 @@ func (s *Session) reattach() {
 	nc := s.fc.nc
 	s.fc.nc = nil
 	s.mode = reloading
+	var h LoopHandler = &s.fc
+	if st := s.fc.tls; st != nil {
+		nc = nc.(*tlsConn).Conn
+		st.toLoop()
+		h = &tlsEnd{e: &s.fc, w: &tlsLoop{st: st}}
+	}
 	go func() {
 		// Adopt blocks until fc's OnOpen ran on the loop; the goroutine
 		// ends with it.
-		if err := s.loop.Adopt(nc, &s.fc); err != nil {
+		if err := s.loop.Adopt(nc, h); err != nil {
 			_ = s.loop.Execute(func() {
 				s.event(nil)
 				s.mode = onLoop
@@ -354,6 +366,13 @@ func (s *Session) lastWrite(e *end) {
 	switch {
 	case e.lc != nil:
 		fd = e.lc.Fd()
+		if e.tls != nil {
+			w, _ := loopWritev(e.lc, c.head[c.headOff:], s.input(c)[:c.fwd])
+			c.bytes += int64(w)
+			return
+		}
+	case e.nc != nil && e.tls != nil:
+		return // a blocking TLS write: not for a last try
 	case e.nc != nil:
 		rc, err := e.nc.SyscallConn()
 		if err != nil {

@@ -84,6 +84,12 @@ func (s *Session) logTxn() {
 	} else {
 		ev.Str("server", "<NOSRV>")
 	}
+	if st := s.fc.tls; st != nil {
+		ev.Str("tls_version", st.info.Version).
+			Str("tls_cipher", st.info.Cipher).
+			Str("sni", st.info.SNI).
+			Bool("tls_resumed", st.info.Resumed)
+	}
 	if http {
 		trq := int64(-1)
 		if t.a.HeadAt != 0 {

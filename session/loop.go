@@ -287,7 +287,7 @@ func (s *Session) flushLoop(c *channel) bool {
 	}
 	in := s.input(c)
 	h := c.head[c.headOff:]
-	w, err := writev2(dst.lc.Fd(), h, in[:c.fwd])
+	w, err := loopWritev(dst.lc, h, in[:c.fwd])
 	if w > 0 {
 		dst.act.Store(s.now())
 		c.bytes += int64(w)
@@ -298,7 +298,7 @@ func (s *Session) flushLoop(c *channel) bool {
 	switch {
 	case err != nil:
 		s.writeFailed(dst)
-	case c.pending():
+	case c.pending() || loopBacklog(dst.lc):
 		// The consumer reads slower than its peer writes: the pumps give
 		// back-pressure (they do not read while they cannot write).
 		s.toPumps()
@@ -375,10 +375,13 @@ func (s *Session) closeEnd(e *end) {
 	e.open = false
 	if c := e.lc; c != nil {
 		e.lc = nil
+		if t, ok := c.(*tlsLoop); ok {
+			t.closeNotify()
+		}
 		if c == s.cur {
 			s.closeCur = true
 		} else {
-			s.loop.CloseNow(c)
+			s.loop.CloseNow(rawLoopConn(c))
 		}
 	}
 	if e.nc != nil {
@@ -393,7 +396,7 @@ func (s *Session) shutWrite(c *channel, dst *end) {
 	c.shutw = true
 	switch {
 	case dst.lc != nil:
-		unix.Shutdown(dst.lc.Fd(), unix.SHUT_WR)
+		loopShutWrite(dst.lc)
 	case dst.nc != nil:
 		dst.nc.CloseWrite()
 	}

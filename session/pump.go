@@ -2,6 +2,7 @@ package session
 
 import (
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync"
@@ -84,6 +85,7 @@ type pumpCmd struct {
 	forward  int64     // then move up to this many bytes from src to dst (-1: until src's EOF)
 	into     []byte    // then read once into into[:cap] (cap 0: no read)
 	shutw    bool      // finally half-close dst (relay a FIN)
+	flush    bool      // first write the TLS records dst's loop left queued
 }
 
 // pumpReport is what a command did; it stops at the first EOF, error or
@@ -142,6 +144,11 @@ func (p *pump) exec(cmd *pumpCmd) (r pumpReport) {
 	p.moved.Store(0)
 	defer p.unblock()
 	src, dst := p.s.endOf(p.srcSide()), p.s.endOf(p.dstSide())
+	if cmd.flush {
+		if err := cmd.dst.(*tlsConn).flush(); err != nil {
+			return p.failed(r, err, p.dstSide())
+		}
+	}
 	for _, b := range cmd.out {
 		if len(b) == 0 {
 			continue
@@ -197,6 +204,9 @@ func (p *pump) failed(r pumpReport, err error, sd side) pumpReport {
 // splicing once a read fills it. It reports false when it stopped early
 // (EOF, error, kick: r says which).
 func (p *pump) forward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport) bool {
+	if isTLS(cmd.src) || isTLS(cmd.dst) {
+		return p.copyForward(cmd, srcAct, dstAct, r)
+	}
 	left := cmd.forward
 	srcRC, err1 := cmd.src.SyscallConn()
 	dstRC, err2 := cmd.dst.SyscallConn()
@@ -286,8 +296,59 @@ func (p *pump) splice(srcRC, dstRC syscall.RawConn, srcAct, dstAct *atomic.Int64
 	return true
 }
 
-// read reads once into b from c.
+// copyForward is forward through a TLS end: read, then write, through a
+// pooled buffer (TLS records are never spliced).
+func (p *pump) copyForward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport) bool {
+	left := cmd.forward
+	for left != 0 {
+		limit := bufSize
+		if left > 0 && left < int64(limit) {
+			limit = int(left)
+		}
+		bp := bufPool.Get().(*[]byte)
+		n, err := p.read(cmd.src, (*bp)[:limit])
+		if err != nil || n == 0 {
+			bufPool.Put(bp)
+			if err != nil {
+				*r = p.failed(*r, err, p.srcSide())
+			} else {
+				r.eof = true
+			}
+			return false
+		}
+		srcAct.Store(p.s.env.Clock.Now().UnixNano())
+		w, err := p.write(cmd.dst, dstAct, (*bp)[:n])
+		bufPool.Put(bp)
+		r.moved += int64(w)
+		p.moved.Add(int64(w))
+		if err != nil {
+			*r = p.failed(*r, err, p.dstSide())
+			return false
+		}
+		if left > 0 {
+			left -= int64(n)
+		}
+	}
+	return true
+}
+
+// isTLS reports whether c is a TLS front end on the pumps.
+func isTLS(c Conn) bool {
+	_, ok := c.(*tlsConn)
+	return ok
+}
+
+// read reads once into b from c; 0 without an error is the end.
 func (p *pump) read(c Conn, b []byte) (int, error) {
+	if t, ok := c.(*tlsConn); ok {
+		p.block(blockSrc) // as good as it gets: TLS hides its waits
+		n, err := t.Read(b)
+		p.unblock()
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		return n, err
+	}
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, err
@@ -333,6 +394,12 @@ func (p *pump) readWith(rc syscall.RawConn, read func(fd int) (int, error)) (int
 
 // write writes all of b to c.
 func (p *pump) write(c Conn, act *atomic.Int64, b []byte) (int, error) {
+	if t, ok := c.(*tlsConn); ok {
+		p.block(blockDst)
+		n, err := t.Write(b)
+		p.progress(act)
+		return n, err
+	}
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return 0, err

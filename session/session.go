@@ -185,6 +185,8 @@ type end struct {
 	side side
 	open bool // a connection is established on this end
 	eof  bool // the peer sent its FIN
+	// tls is the front end's TLS, for the whole connection (nil: plain).
+	tls *tlsState
 }
 
 // reset empties an end for its next connection. It never overwrites the

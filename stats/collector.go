@@ -37,6 +37,8 @@ type Collector struct {
 	frontendCur, frontendLimit, frontendTotal                     *prometheus.Desc
 	frontendBytesIn, frontendBytesOut                             *prometheus.Desc
 	frontendHTTPRequests, frontendHTTPResponses                   *prometheus.Desc
+	processTLSActive, processTLSWaiting                           *prometheus.Desc
+	frontendTLSHandshakes, frontendTLSResumed, frontendTLSFail    *prometheus.Desc
 	backendHTTPRequests, backendHTTPResponses                     *prometheus.Desc
 	serverHTTPResponses                                           *prometheus.Desc
 	backendStatus, backendCur, backendTotal                       *prometheus.Desc
@@ -119,6 +121,12 @@ func NewCollector(src Source) *Collector {
 		processWaitingConns:    d("process_waiting_connections", "Number of client connections accepted above maxconn and waiting, unread, for a slot.", nil),
 		processShedConns:       d("process_shed_connections_total", "Total client connections closed at once because the waiting room above maxconn was full.", nil),
 
+		processTLSActive:      d("process_tls_handshakes_current", "Number of TLS handshakes in progress.", nil),
+		processTLSWaiting:     d("process_tls_handshakes_waiting", "Number of TLS handshakes waiting for a handshake slot (one per CPU) to compute.", nil),
+		frontendTLSHandshakes: d("frontend_tls_handshakes_total", "Total number of completed TLS handshakes (TLS frontends).", proxy),
+		frontendTLSResumed:    d("frontend_tls_resumed_total", "Total number of TLS handshakes that resumed a session (TLS frontends).", proxy),
+		frontendTLSFail:       d("frontend_tls_handshake_failures_total", "Total number of failed TLS handshakes, by reason: timeout, client_closed, protocol (TLS frontends).", []string{"proxy", "reason"}),
+
 		frontendCur:      d("frontend_current_sessions", "Number of client sessions open now.", proxy),
 		frontendLimit:    d("frontend_limit_sessions", "Limit on client sessions (frontend maxconn); 0 means only the global limit.", proxy),
 		frontendTotal:    d("frontend_sessions_total", "Total number of client sessions accepted.", proxy),
@@ -175,6 +183,8 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.processWaitingConns, c.processShedConns,
 		c.frontendCur, c.frontendLimit, c.frontendTotal, c.frontendBytesIn, c.frontendBytesOut,
 		c.frontendHTTPRequests, c.frontendHTTPResponses,
+		c.processTLSActive, c.processTLSWaiting,
+		c.frontendTLSHandshakes, c.frontendTLSResumed, c.frontendTLSFail,
 		c.backendHTTPRequests, c.backendHTTPResponses, c.serverHTTPResponses,
 		c.backendStatus, c.backendCur, c.backendTotal, c.backendQueueCur, c.backendQueueMax,
 		c.backendConnErrors, c.backendRetries, c.backendRedispatches,
@@ -209,6 +219,8 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.processIdleServerConns, prometheus.GaugeValue, float64(p.IdleServerConnections))
 	gauge(ch, c.processWaitingConns, float64(p.WaitingConnections))
 	counter(ch, c.processShedConns, float64(p.ShedConnections))
+	gauge(ch, c.processTLSActive, float64(p.TLSHandshakesActive))
+	gauge(ch, c.processTLSWaiting, float64(p.TLSHandshakesWaiting))
 
 	for _, f := range c.src.Frontends() {
 		gauge(ch, c.frontendCur, float64(f.CurrentSessions), f.Name)
@@ -220,6 +232,13 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 			counter(ch, c.frontendHTTPRequests, float64(f.HTTPRequests), f.Name)
 			for cc, n := range f.HTTPResponses {
 				counter(ch, c.frontendHTTPResponses, float64(n), f.Name, backend.CodeClass(cc).String())
+			}
+		}
+		if f.TLS {
+			counter(ch, c.frontendTLSHandshakes, float64(f.TLSHandshakes), f.Name)
+			counter(ch, c.frontendTLSResumed, float64(f.TLSResumed), f.Name)
+			for i, n := range f.TLSFailures {
+				counter(ch, c.frontendTLSFail, float64(n), f.Name, TLSFailureReasons[i])
 			}
 		}
 	}

@@ -54,6 +54,10 @@ type Process struct {
 	// ShedConnections counts client connections closed at once because a
 	// listener's waiting room was full.
 	ShedConnections int64
+	// TLSHandshakesActive is the number of TLS handshakes in progress;
+	// TLSHandshakesWaiting, of those, the ones waiting for one of the
+	// process's handshake slots to compute.
+	TLSHandshakesActive, TLSHandshakesWaiting int64
 }
 
 // Frontend is one frontend's figures, a snapshot of values read by the
@@ -78,4 +82,14 @@ type Frontend struct {
 	// HTTPResponses counts HTTP responses sent to clients by status class,
 	// indexed by backend.CodeClass (HTTP mode).
 	HTTPResponses [backend.NumCodeClasses]int64
+	// TLS is set on a frontend that terminates TLS; then TLSHandshakes
+	// counts completed handshakes, TLSResumed those that resumed a
+	// session, and TLSFailures failed ones by reason (TLSFailureReasons).
+	TLS                       bool
+	TLSHandshakes, TLSResumed int64
+	TLSFailures               [len(TLSFailureReasons)]int64
 }
+
+// TLSFailureReasons are the reason label values of
+// lb_frontend_tls_handshake_failures_total, in TLSFailures order.
+var TLSFailureReasons = [...]string{"timeout", "client_closed", "protocol"}

@@ -31,6 +31,9 @@ func (s statsSource) Process() stats.Process {
 	}
 	w := s.inst.listenerStats()
 	p.WaitingConnections, p.ShedConnections = w.Waiting, w.Shed
+	if hs := g.env.HandshakeSlots; hs != nil {
+		p.TLSHandshakesActive, p.TLSHandshakesWaiting = hs.Active.Load(), hs.Waiting.Load()
+	}
 	return p
 }
 
@@ -44,6 +47,11 @@ func (s statsSource) Frontends() []stats.Frontend {
 			HTTPRequests: fe.HTTPRequests.Load()}
 		for c := backend.CodeClass(0); c < backend.NumCodeClasses; c++ {
 			f.HTTPResponses[c] = int64(fe.HTTPResponses.Load(c))
+		}
+		if fe.TLS != nil {
+			ts := &fe.TLSStats
+			f.TLS, f.TLSHandshakes, f.TLSResumed = true, ts.Handshakes.Load(), ts.Resumed.Load()
+			f.TLSFailures = [3]int64{ts.FailTimeout.Load(), ts.FailClosed.Load(), ts.FailProtocol.Load()}
 		}
 		out = append(out, f)
 	}

@@ -81,10 +81,10 @@ func TestBadConfigRefusedAtStart(t *testing.T) {
 	}
 }
 
-// TestTLSRefused: a frontend with a tls table would serve plain HTTP on its
-// TLS port (nothing terminates TLS until issue 10), so `lb -c` and a start
-// both exit 1 naming the table and its line.
-func TestTLSRefused(t *testing.T) {
+// TestTLSMissingCertRefused: a tls table whose certificate file is missing
+// makes `lb -c` and a start both exit 1, naming the entry and its line,
+// before anything listens.
+func TestTLSMissingCertRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tls.toml")
 	writeFile(t, path, `[frontend.web]
 bind = ["127.0.0.1:0"]
@@ -98,7 +98,7 @@ cert = ["/etc/lb/web.pem"]
 name = "a"
 address = "127.0.0.1:9"
 `)
-	const want = "frontend.web.tls: TLS termination is not available yet (see issue 10); remove the tls table (line 5)\n"
+	const want = "frontend.web.tls.cert[0]: open /etc/lb/web.pem: no such file or directory (line 6)\n"
 
 	var out, errOut bytes.Buffer
 	if code := run([]string{"-c", "-f", path}, &out, &errOut, nil, nil); code != 1 || errOut.String() != want {

@@ -246,6 +246,9 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		for _, r := range fc.Route {
 			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend]})
 		}
+		if fc.TLS != nil {
+			fe.TLS = tlsServerConfig(fc.TLS)
+		}
 		if fc.Mode == config.ModeHTTP {
 			fe.HTTP = analyzerConfig(fc, fe)
 		}
@@ -456,7 +459,7 @@ func analyzerConfig(fc *config.Frontend, fe *session.Frontend) *analyzer.Config 
 		ForwardedFor:   fc.ForwardedFor,
 		ForwardedProto: fc.ForwardedProto,
 		Forwarded:      fc.Forwarded,
-		Proto:          "http",
+		Proto:          proto(fc),
 	}
 	a.Keys = append(a.Keys, analyzer.KeyFor(fe.Default.BE.Balance()))
 	for i, r := range fc.Route {

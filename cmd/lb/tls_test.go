@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testCA issues the certificates of TLS tests.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newTestCA(t testing.TB) *testCA {
+	t.Helper()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "lb test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+// issue writes a PEM file (chain + key) for names into dir and returns its
+// path; rsaKey picks RSA 2048 over ECDSA P-256; notAfter zero means a day.
+func (ca *testCA) issue(t testing.TB, dir, file string, rsaKey bool, notAfter time.Time, names ...string) string {
+	t.Helper()
+	var pub any
+	var keyPEM []byte
+	if rsaKey {
+		k, _ := rsa.GenerateKey(rand.Reader, 2048)
+		pub = &k.PublicKey
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+	} else {
+		k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		pub = &k.PublicKey
+		der, _ := x509.MarshalECPrivateKey(k)
+		keyPEM = pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})
+	}
+	if notAfter.IsZero() {
+		notAfter = time.Now().Add(24 * time.Hour)
+	}
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: names[0]}, DNSNames: names,
+		NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: notAfter,
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.cert, pub, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, file)
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM...)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tlsTable is a frontend's tls table for the test config helpers.
+func tlsTable(extra string, certs ...string) string {
+	q := make([]string, len(certs))
+	for i, c := range certs {
+		q[i] = fmt.Sprintf("%q", c)
+	}
+	return fmt.Sprintf("\n[frontend.fe.tls]\ncert = [%s]\n%s\n", strings.Join(q, ", "), extra)
+}
+
+// tlsClient returns a client config trusting ca, for server name sni.
+func (ca *testCA) client(sni string) *tls.Config {
+	return &tls.Config{RootCAs: ca.pool, ServerName: sni, ClientSessionCache: tls.NewLRUClientSessionCache(8)}
+}
+
+// TestTLSHTTP: an HTTPS frontend serves keep-alive requests, bodies both
+// ways (a large response goes through the pumps and back), pipelined
+// requests, and tells the server X-Forwarded-Proto https; the access log
+// names the TLS version, cipher and SNI.
+func TestTLSHTTP(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "a.pem", false, time.Time{}, "a.example")
+	bigBody := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	hb := startHTTPBackend(t, func(r *http.Request, body []byte) string {
+		switch r.URL.Path {
+		case "/big":
+			return fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(bigBody), bigBody)
+		case "/sum":
+			return ok(fmt.Sprintf("%d:%x", len(body), sha256.Sum256(body)))
+		}
+		return ok("p=" + r.URL.Path + " xfp=" + r.Header.Get("X-Forwarded-Proto"))
+	})
+	p := startLB(t, httpConfig(tlsTable(`alpn = ["http/1.1"]`, cert), "", srv("s", hb.addr())))
+	cfg := ca.client("a.example")
+	cfg.NextProtos = []string{"h2", "http/1.1"}
+	c, err := tls.Dial("tcp", p.addr("fe"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if st := c.ConnectionState(); st.NegotiatedProtocol != "http/1.1" {
+		t.Errorf("ALPN = %q; want http/1.1", st.NegotiatedProtocol)
+	}
+	br := bufio.NewReader(c)
+	get := func(path string) string {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: a.example\r\n\r\n", path)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatalf("GET %s body: %v", path, err)
+		}
+		return string(b)
+	}
+	if got := get("/1"); got != "p=/1 xfp=https" {
+		t.Errorf("first answer = %q", got)
+	}
+	if got := get("/big"); got != string(bigBody) {
+		t.Errorf("4 MiB response over TLS: %d bytes, identical %v", len(got), got == string(bigBody))
+	}
+	if got := get("/2"); got != "p=/2 xfp=https" {
+		t.Errorf("answer after the large one (same connection) = %q", got)
+	}
+	// A body up, 1 MiB, on the same connection.
+	up := bytes.Repeat([]byte("u"), 1<<20)
+	fmt.Fprintf(c, "POST /sum HTTP/1.1\r\nHost: a.example\r\nContent-Length: %d\r\n\r\n", len(up))
+	go c.Write(up)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if want := fmt.Sprintf("%d:%x", len(up), sha256.Sum256(up)); string(b) != want {
+		t.Errorf("1 MiB upload: server saw %q; want %q", b, want)
+	}
+	// Pipelined: two requests in one write, answered in order.
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET /p1 HTTP/1.1\r\nHost: a.example\r\n\r\nGET /p2 HTTP/1.1\r\nHost: a.example\r\n\r\n")
+	for _, want := range []string{"p=/p1 xfp=https", "p=/p2 xfp=https"} {
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if string(b) != want {
+			t.Errorf("pipelined answer = %q; want %q", b, want)
+		}
+	}
+	l := p.waitLog(t, func(m map[string]any) bool { return m["target"] == "/p2" })
+	if l["tls_version"] != "TLS 1.3" || l["sni"] != "a.example" || l["tls_cipher"] == nil || l["tls_resumed"] != false {
+		t.Errorf("log = %v; want tls_version TLS 1.3, sni a.example, a cipher, tls_resumed false", l)
+	}
+}
+
+// TestTLSCertificateChoice: SNI picks the exact name, then the wildcard,
+// else the first certificate; RSA and ECDSA certificates both serve; a
+// second connection resumes the session.
+func TestTLSCertificateChoice(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	def := ca.issue(t, dir, "default.pem", false, time.Time{}, "default.example")
+	wild := ca.issue(t, dir, "wild.pem", true, time.Time{}, "*.example.org")
+	exact := ca.issue(t, dir, "exact.pem", false, time.Time{}, "www.example.org")
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
+	p := startLB(t, httpConfig(tlsTable("", def, wild, exact), "", srv("s", hb.addr())))
+	for _, tc := range []struct{ sni, want string }{
+		{"www.example.org", "www.example.org"},
+		{"api.example.org", "*.example.org"},
+		{"other.example", "default.example"},
+		{"", "default.example"},
+	} {
+		cfg := ca.client(tc.sni)
+		cfg.InsecureSkipVerify = tc.sni == "" || tc.want == "default.example" && tc.sni != "default.example"
+		c, err := tls.Dial("tcp", p.addr("fe"), cfg)
+		if err != nil {
+			t.Errorf("SNI %q: %v", tc.sni, err)
+			continue
+		}
+		got := c.ConnectionState().PeerCertificates[0].DNSNames[0]
+		c.Close()
+		if got != tc.want {
+			t.Errorf("SNI %q: certificate for %q; want %q", tc.sni, got, tc.want)
+		}
+	}
+	cfg := ca.client("www.example.org")
+	for i, want := range []bool{false, true} {
+		c, err := tls.Dial("tcp", p.addr("fe"), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// TLS 1.3 tickets arrive after the handshake: read an answer.
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+		if _, err := http.ReadResponse(bufio.NewReader(c), nil); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.ConnectionState().DidResume; got != want {
+			t.Errorf("connection %d resumed = %v; want %v", i, got, want)
+		}
+		c.Close()
+	}
+}
+
+// TestTLSConfigChecks: a missing file, a key that does not match its
+// certificate, an expired certificate and "h2" in alpn are refused at
+// lb -c, each at its key path.
+func TestTLSConfigChecks(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	good := ca.issue(t, dir, "good.pem", false, time.Time{}, "good.example")
+	other := ca.issue(t, dir, "other.pem", false, time.Time{}, "other.example")
+	expired := ca.issue(t, dir, "expired.pem", false, time.Now().Add(-time.Hour), "old.example")
+	// A certificate with another file's key.
+	g, _ := os.ReadFile(good)
+	o, _ := os.ReadFile(other)
+	mismatch := filepath.Join(dir, "mismatch.pem")
+	os.WriteFile(mismatch, append(g[:bytes.Index(g, []byte("-----BEGIN EC"))], o[bytes.Index(o, []byte("-----BEGIN EC")):]...), 0o600)
+	for _, tc := range []struct{ table, want string }{
+		{tlsTable("", filepath.Join(dir, "nope.pem")), "frontend.fe.tls.cert[0]"},
+		{tlsTable("", good, mismatch), "frontend.fe.tls.cert[1]"},
+		{tlsTable("", expired), "expired"},
+		{tlsTable(`alpn = ["h2"]`, good), "frontend.fe.tls.alpn[0]"},
+		{tlsTable(`min_version = "1.1"`, good), "frontend.fe.tls.min_version"},
+	} {
+		path := filepath.Join(dir, "lb.toml")
+		writeFile(t, path, httpConfig(tc.table, "", srv("s", "127.0.0.1:1")))
+		var out, errb bytes.Buffer
+		if code := run([]string{"-c", "-f", path}, &out, &errb, nil, nil); code == 0 {
+			t.Errorf("lb -c accepted %s", tc.table)
+		} else if !strings.Contains(errb.String()+out.String(), tc.want) {
+			t.Errorf("lb -c said %q; want it to name %q", errb.String()+out.String(), tc.want)
+		}
+	}
+}
+
+// TestTLSHandshakeFlood: many clients that open a TLS connection and
+// stall mid-handshake (half a ClientHello, or a whole one and then
+// silence) do not stop an established keep-alive client, and each stalled
+// handshake is given up at timeout.client.
+func TestTLSHandshakeFlood(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "a.pem", false, time.Time{}, "a.example")
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
+	clock := newClock()
+	p := startLBClock(t, httpConfig("[frontend.fe.timeout]\nclient = \"5s\"\n"+tlsTable("", cert), "", srv("s", hb.addr())), clock)
+	c, err := tls.Dial("tcp", p.addr("fe"), ca.client("a.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	get := func() {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("established client: %v", err)
+		}
+		if b, err := io.ReadAll(resp.Body); err != nil || string(b) != "x" {
+			t.Fatalf("established client: body %q, %v", b, err)
+		}
+	}
+	get()
+	// A real ClientHello, captured from crypto/tls.
+	hello := captureHello(t)
+	var stalled []net.Conn
+	for i := 0; i < 200; i++ {
+		s := dial(t, p.addr("fe"))
+		if i%2 == 0 {
+			s.Write(hello[:len(hello)/2])
+		} else {
+			s.Write(hello)
+		}
+		stalled = append(stalled, s)
+	}
+	for i := 0; i < 20; i++ {
+		get()
+	}
+	clock.Advance(6 * time.Second)
+	for i, s := range stalled {
+		s.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := io.Copy(io.Discard, s); err != nil {
+			t.Fatalf("stalled handshake %d not closed after timeout.client: %v", i, err)
+		}
+	}
+	l := p.waitLog(t, func(m map[string]any) bool { return m["tls_error"] == "timeout" })
+	if l["frontend"] != "fe" {
+		t.Errorf("log = %v", l)
+	}
+}
+
+// captureHello returns the first flight of a crypto/tls client.
+func captureHello(t *testing.T) []byte {
+	a, b := net.Pipe()
+	var hello []byte
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		buf := make([]byte, 64<<10)
+		n, _ := b.Read(buf)
+		hello = buf[:n]
+		b.Close()
+	}()
+	tls.Client(a, &tls.Config{ServerName: "a.example", InsecureSkipVerify: true}).Handshake()
+	wg.Wait()
+	if len(hello) < 100 {
+		t.Fatalf("captured ClientHello of %d bytes", len(hello))
+	}
+	return hello
+}

@@ -1,0 +1,84 @@
+package config
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// checkTLS validates a frontend's tls table and loads its certificates
+// into t.Certs: a file that cannot be read, holds no certificate or no
+// key, a key that does not match its certificate, or a certificate that is
+// not valid now is reported at its cert entry.
+func checkTLS(r *report, path string, t *TLS) {
+	if len(t.Cert) == 0 {
+		r.add(path+".cert", "at least one certificate file is required")
+	}
+	t.Certs = t.Certs[:0]
+	for i, name := range t.Cert {
+		p := indexKey(path+".cert", i)
+		c, err := loadCert(r.resolve(p, name), time.Now())
+		if err != nil {
+			r.add(p, "%v", err)
+			continue
+		}
+		t.Certs = append(t.Certs, c)
+	}
+	for i, proto := range t.ALPN {
+		switch proto {
+		case "http/1.1":
+		case "h2":
+			r.add(indexKey(path+".alpn", i), `"h2" needs HTTP/2, which lb does not speak yet; offer "http/1.1" only`)
+		default:
+			r.add(indexKey(path+".alpn", i), `unknown protocol %q (want "http/1.1")`, proto)
+		}
+	}
+	switch t.MinVersion {
+	case "", "1.2", "1.3":
+	default:
+		r.add(path+".min_version", `invalid TLS version %q (want "1.2" or "1.3")`, t.MinVersion)
+	}
+}
+
+// resolve makes a file name written at key path absolute: a relative name
+// is relative to the directory of the file that sets it.
+func (r *report) resolve(path, name string) string {
+	if filepath.IsAbs(name) || r.src == nil {
+		return name
+	}
+	if pos, ok := r.src.locate(path); ok && pos.file >= 0 && pos.file < len(r.src.files) {
+		return filepath.Join(filepath.Dir(r.src.files[pos.file]), name)
+	}
+	return name
+}
+
+// loadCert reads a PEM file holding a certificate chain and its key, and
+// checks that the key matches and that the leaf is valid at now.
+func loadCert(file string, now time.Time) (tls.Certificate, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	c, err := tls.X509KeyPair(data, data)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %v", file, err)
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("%s: %v", file, err)
+	}
+	switch {
+	case now.After(leaf.NotAfter):
+		return tls.Certificate{}, fmt.Errorf("%s: certificate expired on %s", file, leaf.NotAfter.UTC().Format(time.RFC3339))
+	case now.Before(leaf.NotBefore):
+		return tls.Certificate{}, fmt.Errorf("%s: certificate not valid before %s", file, leaf.NotBefore.UTC().Format(time.RFC3339))
+	case len(leaf.DNSNames) == 0 && leaf.Subject.CommonName == "":
+		return tls.Certificate{}, errors.New(file + ": certificate names no host (no DNS SAN, no CN)")
+	}
+	c.Leaf = leaf
+	return c, nil
+}

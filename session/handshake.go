@@ -1,0 +1,293 @@
+package session
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// TLS handshakes, before a TLS front end's session exists (HAProxy's
+// client-side HTTPS: the protocol accept runs once the handshake is
+// complete). crypto/tls's handshake blocks, so it runs on a goroutine of
+// its own, fed by the loop that accepted the socket; the loop stays the
+// socket's only reader and writer. The goroutine starts only once the
+// ClientHello has arrived whole (a client that never sends one costs the
+// loop connection and its bytes, bounded by maxHelloBytes), and it
+// computes only while it holds one of the process's handshake slots
+// (HandshakeSlots): a flood of handshakes waits for slots instead of
+// taking the CPU from established traffic, and what waits is counted.
+// Waiting for the client's next flight releases the slot. The whole
+// handshake is bounded by the frontend's timeout.client.
+
+// maxHelloBytes bounds what a client may send before its handshake
+// completes.
+const maxHelloBytes = 64 << 10
+
+// HandshakeSlots bounds the TLS handshakes computing at once.
+type HandshakeSlots struct {
+	sem     chan struct{}
+	Waiting atomic.Int64 // atomic: handshakes waiting for a slot (metrics)
+	Active  atomic.Int64 // atomic: handshakes in progress, slot or not (metrics)
+}
+
+// NewHandshakeSlots makes n slots (n <= 0: GOMAXPROCS).
+func NewHandshakeSlots(n int) *HandshakeSlots {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+	}
+	return &HandshakeSlots{sem: make(chan struct{}, n)}
+}
+
+func (h *HandshakeSlots) acquire() {
+	select {
+	case h.sem <- struct{}{}:
+		return
+	default:
+	}
+	h.Waiting.Add(1)
+	h.sem <- struct{}{}
+	h.Waiting.Add(-1)
+}
+
+func (h *HandshakeSlots) release() { <-h.sem }
+
+// TLSCounters are a TLS frontend's handshake counters (atomic: read by
+// the metrics collector).
+type TLSCounters struct {
+	Handshakes atomic.Int64 // completed
+	Resumed    atomic.Int64 // of which resumed a session
+	// Failures by reason.
+	FailTimeout  atomic.Int64 // not complete within timeout.client
+	FailClosed   atomic.Int64 // the client closed or reset first
+	FailProtocol atomic.Int64 // a TLS error (no shared version or cipher, bad record, bad certificate...)
+}
+
+// Handshake failure reasons, as logged.
+const (
+	hsTimeout  = "timeout"
+	hsClosed   = "client closed"
+	hsTooLarge = "client hello too large"
+)
+
+// handshake is one TLS handshake in progress: the loop handler of the
+// socket until it completes. Loop-owned, but for what the comments say.
+type handshake struct {
+	f       *Frontend
+	lc      LoopConn
+	loop    Loop
+	release func()
+	wire    *wire
+	tc      *tls.Conn
+	timer   Timer
+	started bool // the goroutine runs
+	done    bool // finished, failed or given up: the socket is no longer the handshake's
+	// flushing: a task to write what the handshake queued is posted
+	// (atomic: the handshake goroutine posts it).
+	flushing atomic.Bool
+	flushFn  func()
+	result   func() // the goroutine's end, on the loop
+	err      error  // the handshake's outcome (written by the goroutine before result is posted)
+	slots    *HandshakeSlots
+}
+
+// newHandshake makes the handshake of a client connection of a TLS
+// frontend; its OnOpen starts it, and the session starts once it
+// completes. release is as for Open.
+func (f *Frontend) newHandshake(release func()) *handshake {
+	h := &handshake{f: f, release: release, slots: f.Env.HandshakeSlots}
+	h.flushFn = h.flush
+	h.result = h.finish
+	return h
+}
+
+// OnOpen implements LoopHandler: the socket is on loop l; the handshake's
+// clock starts.
+func (h *handshake) OnOpen(c LoopConn, l Loop) bool {
+	h.lc, h.loop = c, l
+	h.wire = newWire(c.RemoteAddr())
+	h.wire.hs = h
+	h.tc = tls.Server(h.wire, h.f.TLS)
+	c.SetContext(h)
+	d := h.f.Timeouts.Client.Duration
+	if d <= 0 {
+		d = 30 * time.Second
+	}
+	h.timer = h.f.Env.Clock.AfterFunc(d, func() { _ = l.Execute(h.expire) })
+	return false
+}
+
+// OnTraffic feeds the handshake what the client sent, and starts its
+// goroutine once the ClientHello is whole.
+func (h *handshake) OnTraffic(c LoopConn) bool {
+	if h.done {
+		return true
+	}
+	n := c.InboundBuffered()
+	b, _ := c.Peek(-1)
+	h.wire.feed(b)
+	c.Discard(n)
+	if h.started {
+		return false
+	}
+	h.wire.mu.Lock()
+	in := len(h.wire.in)
+	whole := helloComplete(h.wire.in)
+	h.wire.mu.Unlock()
+	switch {
+	case whole:
+		h.started = true
+		h.slots.Active.Add(1)
+		go h.run()
+	case in > maxHelloBytes:
+		h.fail(errors.New(hsTooLarge), &h.f.TLSStats.FailProtocol)
+		return true
+	}
+	return false
+}
+
+// OnClose: the client went away during the handshake.
+func (h *handshake) OnClose(c LoopConn, err error) {
+	if h.done {
+		return
+	}
+	h.fail(errors.New(hsClosed), &h.f.TLSStats.FailClosed)
+}
+
+// run is the handshake goroutine: the handshake, under a slot while it
+// computes; it ends with it.
+func (h *handshake) run() {
+	h.slots.acquire()
+	h.err = h.tc.HandshakeContext(context.Background())
+	h.slots.release()
+	h.slots.Active.Add(-1)
+	if h.loop.Execute(h.result) != nil {
+		h.wire.close(net.ErrClosed)
+	}
+}
+
+// wait is the wire's Read blocking for the client's next flight: what the
+// handshake queued goes out first, and the slot is free meanwhile.
+// Handshake goroutine only.
+func (h *handshake) wait(w *wire) {
+	if w.backlog() && !h.flushing.Swap(true) {
+		_ = h.loop.Execute(h.flushFn)
+	}
+	h.slots.release()
+	w.mu.Lock()
+	for len(w.in) == 0 && w.err == nil {
+		w.cond.Wait()
+	}
+	w.mu.Unlock()
+	h.slots.acquire()
+}
+
+// flush writes what the handshake queued. Loop only.
+func (h *handshake) flush() {
+	h.flushing.Store(false)
+	if h.done {
+		return
+	}
+	if left, err := h.wire.flushTo(h.lc.Fd()); left || err != nil {
+		// A handshake flight that does not fit an empty socket buffer
+		// (or a reset): give up.
+		h.fail(errors.New(hsClosed), &h.f.TLSStats.FailClosed)
+		h.loop.CloseNow(h.lc)
+	}
+}
+
+// expire gives up a handshake that did not complete in time. Loop only.
+func (h *handshake) expire() {
+	if h.done {
+		return
+	}
+	h.fail(errors.New(hsTimeout), &h.f.TLSStats.FailTimeout)
+	h.loop.CloseNow(h.lc)
+}
+
+// fail ends the handshake: counted, logged once, the goroutine woken to
+// end, the connection's slot returned. The caller closes the socket.
+func (h *handshake) fail(reason error, counter *atomic.Int64) {
+	h.done = true
+	h.timer.Stop()
+	h.wire.close(net.ErrClosed)
+	counter.Add(1)
+	h.f.Env.AccessLog.Info().
+		Str("client", h.lc.RemoteAddr().String()).
+		Str("frontend", h.f.Name).
+		Str("mode", string(h.f.Mode)).
+		Str("term", "tls").
+		Str("tls_error", reason.Error()).
+		Send()
+	if h.release != nil {
+		h.release()
+		h.release = nil
+	}
+}
+
+// finish runs on the loop when the handshake goroutine ended: the session
+// starts on the socket, or the failure is counted and the socket closed.
+func (h *handshake) finish() {
+	if h.done {
+		return // already given up (timeout, client gone)
+	}
+	left, ferr := h.wire.flushTo(h.lc.Fd())
+	if h.err == nil && (left || ferr != nil) {
+		h.err = errors.New(hsClosed)
+	}
+	if h.err != nil {
+		h.fail(h.err, &h.f.TLSStats.FailProtocol)
+		h.loop.CloseNow(h.lc)
+		return
+	}
+	h.done = true
+	h.timer.Stop()
+	h.wire.mu.Lock()
+	h.wire.hs = nil // the loop feeds it from now on
+	h.wire.mu.Unlock()
+	cs := h.tc.ConnectionState()
+	st := &tlsState{tc: h.tc, wire: h.wire, info: TLSInfo{
+		Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
+		SNI: cs.ServerName, ALPN: cs.NegotiatedProtocol, Resumed: cs.DidResume,
+	}}
+	h.f.TLSStats.Handshakes.Add(1)
+	if cs.DidResume {
+		h.f.TLSStats.Resumed.Add(1)
+	}
+	s := h.f.newSession(h.release, addrPort(h.lc.RemoteAddr()))
+	s.fc.tls = st
+	th := &tlsEnd{e: &s.fc, w: &tlsLoop{st: st}}
+	h.lc.SetContext(th)
+	if th.OnOpen(h.lc, h.loop) {
+		h.loop.CloseNow(h.lc)
+	}
+}
+
+// helloComplete reports whether b starts with a whole ClientHello: TLS
+// handshake records whose payload holds the message's 4-byte header and
+// its body. Anything that is not a handshake record is "complete" (the
+// handshake then fails on it at once).
+func helloComplete(b []byte) bool {
+	var msg []byte
+	for len(b) >= 5 {
+		if b[0] != 22 { // not a handshake record
+			return true
+		}
+		n := int(b[3])<<8 | int(b[4])
+		if len(b) < 5+n {
+			return false
+		}
+		msg = append(msg, b[5:5+n]...)
+		b = b[5+n:]
+		if len(msg) >= 4 {
+			need := 4 + (int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3]))
+			if len(msg) >= need {
+				return true
+			}
+		}
+	}
+	return false
+}
