@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -724,8 +725,11 @@ func requestAnswer(method, target string) (string, bool) {
 
 // corpusConfig is an HTTP lb in front of addr with a single event loop, so
 // that server connection reuse is the same on every run.
-func corpusConfig(addr string) string {
-	return strings.Replace(httpConfig("", "", srv("s", addr)), "[global]\n", "[global]\nevent_loops = 1\naccess_log = \"off\"\n", 1)
+func corpusConfig(addr string) string { return corpusConfigWith(addr, "") }
+
+// corpusConfigWith is corpusConfig with an extra frontend table.
+func corpusConfigWith(addr, table string) string {
+	return strings.Replace(httpConfig(table, "", srv("s", addr)), "[global]\n", "[global]\nevent_loops = 1\naccess_log = \"off\"\n", 1)
 }
 
 // response is one response read by the client.
@@ -839,7 +843,7 @@ func connState(closed bool) string {
 // of the connection.
 func exchange(t *testing.T, addr, raw, method string, n int) (resps []response, state string) {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := corpusDial(addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -894,6 +898,16 @@ func exchange(t *testing.T, addr, raw, method string, n int) (resps []response, 
 	}
 }
 
+// corpusDial connects to lb's frontend: with TLS when addr is
+// "tls://host:port" (the corpus over TLS).
+func corpusDial(addr string) (net.Conn, error) {
+	if a, ok := strings.CutPrefix(addr, "tls://"); ok {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		return tls.DialWithDialer(d, "tcp", a, &tls.Config{InsecureSkipVerify: true})
+	}
+	return net.DialTimeout("tcp", addr, 5*time.Second)
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -906,7 +920,7 @@ func isEOF(err error) bool {
 // fence sends a request on a new connection and waits for its answer: what
 // lb forwarded before has then reached the server.
 func fence(addr string) {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	c, err := corpusDial(addr)
 	if err != nil {
 		return
 	}
@@ -921,8 +935,11 @@ func fence(addr string) {
 func serverGot(all string, from int) string {
 	s := all[from:]
 	for _, h := range []string{fenceFwd, probeFwd} {
-		if i := strings.LastIndex(s, h); i >= 0 {
-			s = s[:i] + s[i+len(h):]
+		for _, h := range []string{h, strings.Replace(h, "Proto: http\r\n", "Proto: https\r\n", 1)} {
+			if i := strings.LastIndex(s, h); i >= 0 {
+				s = s[:i] + s[i+len(h):]
+				break
+			}
 		}
 	}
 	return s
@@ -1000,12 +1017,30 @@ func corpusVerdict(t *testing.T, name, input, knownBug string, mismatches []stri
 
 // TestHTTPCorpus runs the request and response corpora above through one
 // lb each (see the comment at the top of this file).
-func TestHTTPCorpus(t *testing.T) {
+func TestHTTPCorpus(t *testing.T) { runCorpus(t, "", "") }
+
+// TestHTTPCorpusTLS: the whole corpus through an HTTPS frontend; the
+// server is told X-Forwarded-Proto https, everything else is the same.
+func TestHTTPCorpusTLS(t *testing.T) {
+	ca := newTestCA(t)
+	cert := ca.issue(t, t.TempDir(), "corpus.pem", false, time.Time{}, "corpus.example")
+	runCorpus(t, "tls://", tlsTable("", cert))
+}
+
+// runCorpus runs the corpus against an lb whose frontend has the extra
+// table (its tls table), reached at scheme+address.
+func runCorpus(t *testing.T, scheme, table string) {
 	var bugs []string
+	xfp := func(up string) string { return up }
+	if scheme != "" {
+		xfp = func(up string) string {
+			return strings.ReplaceAll(up, "X-Forwarded-Proto: http\r\n", "X-Forwarded-Proto: https\r\n")
+		}
+	}
 	counts := map[string]int{}
 
 	reqSrv := startCorpusServer(t, requestAnswer)
-	addr := startLB(t, corpusConfig(reqSrv.addr())).addr("fe")
+	addr := scheme + startLB(t, corpusConfigWith(reqSrv.addr(), table)).addr("fe")
 	fence(addr)
 	for _, g := range requestCorpus() {
 		for _, c := range g.cases {
@@ -1022,8 +1057,8 @@ func TestHTTPCorpus(t *testing.T) {
 			if want := connState(c.closed); conn != want {
 				mm = append(mm, fmt.Sprintf("case %s: got connection %s; want %s", name, conn, want))
 			}
-			if up != c.up {
-				mm = append(mm, fmt.Sprintf("case %s: got server received %s; want %s", name, clip(up), clip(c.up)))
+			if want := xfp(c.up); up != want {
+				mm = append(mm, fmt.Sprintf("case %s: got server received %s; want %s", name, clip(up), clip(want)))
 			}
 			corpusVerdict(t, name, c.raw, c.knownBug, mm, &bugs)
 		}
@@ -1043,7 +1078,7 @@ func TestHTTPCorpus(t *testing.T) {
 		}
 		return ok("GET " + target), false // the probe and the fence
 	})
-	addr = startLB(t, corpusConfig(resSrv.addr())).addr("fe")
+	addr = scheme + startLB(t, corpusConfigWith(resSrv.addr(), table)).addr("fe")
 	fence(addr) // every case's request then reuses a pooled connection
 	for _, g := range responseCorpus() {
 		for _, c := range g.cases {
@@ -1060,8 +1095,8 @@ func TestHTTPCorpus(t *testing.T) {
 			if want := connState(c.closed); conn != want {
 				mm = append(mm, fmt.Sprintf("case %s: got connection %s; want %s", name, conn, want))
 			}
-			if up != c.up {
-				mm = append(mm, fmt.Sprintf("case %s: got server received %s; want %s", name, clip(up), clip(c.up)))
+			if want := xfp(c.up); up != want {
+				mm = append(mm, fmt.Sprintf("case %s: got server received %s; want %s", name, clip(up), clip(want)))
 			}
 			corpusVerdict(t, name, c.req+" <- server "+c.resp, c.knownBug, mm, &bugs)
 		}

@@ -343,3 +343,99 @@ func captureHello(t *testing.T) []byte {
 	}
 	return hello
 }
+
+// TestTLSReloadCertificate: a reload re-reads the certificate files: new
+// connections get the renewed certificate while an established TLS
+// connection goes on with its session (its next request is answered, with
+// Connection: close, as any keep-alive connection of the old
+// configuration); a reload to a broken file is refused and the running
+// certificates stay.
+func TestTLSReloadCertificate(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "a.pem", false, time.Time{}, "a.example")
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
+	cfg := httpConfig(tlsTable("", cert), "", srv("s", hb.addr()))
+	p := startLB(t, cfg)
+	serial := func() string {
+		t.Helper()
+		c, err := tls.Dial("tcp", p.addr("fe"), ca.client("a.example"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.ConnectionState().PeerCertificates[0].SerialNumber.String()
+	}
+	old := serial()
+	kept, err := tls.Dial("tcp", p.addr("fe"), ca.client("a.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kept.Close()
+	br := bufio.NewReader(kept)
+	get := func() bool {
+		t.Helper()
+		kept.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(kept, "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n")
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("established connection across the reload: %v", err)
+		}
+		if b, _ := io.ReadAll(resp.Body); string(b) != "x" {
+			t.Fatalf("established connection: body %q", b)
+		}
+		return resp.Close
+	}
+	if get() {
+		t.Fatal("closed before the reload")
+	}
+	ca.issue(t, dir, "a.pem", false, time.Time{}, "a.example") // renewed in place
+	if got := p.reload(t, cfg); got != "reloaded" {
+		t.Fatalf("reload: %s", got)
+	}
+	renewed := serial()
+	if renewed == old {
+		t.Errorf("after the reload new connections still get serial %s", old)
+	}
+	if !get() {
+		t.Error("the old configuration's keep-alive connection was not asked to close after its answer")
+	}
+	os.WriteFile(cert, []byte("not a certificate"), 0o600)
+	if got := p.reload(t, cfg); got != "reload_failed" {
+		t.Fatalf("reload to a broken certificate file: %s; want reload_failed", got)
+	}
+	if got := serial(); got != renewed {
+		t.Errorf("after a refused reload the serial is %s; want the running %s", got, renewed)
+	}
+}
+
+// TestTLSTCPMode: a TCP frontend with a tls table terminates TLS in front
+// of a plain TCP service, both ways, with a large transfer and the
+// client's half-close relayed.
+func TestTLSTCPMode(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "a.pem", false, time.Time{}, "a.example")
+	s := startServer(t, func(c net.Conn) {
+		h := sha256.New()
+		n, _ := io.Copy(h, c) // until the relayed FIN
+		fmt.Fprintf(c, "%d:%x", n, h.Sum(nil))
+		c.Close()
+	})
+	p := startLB(t, tcpConfig(tlsTable("", cert), "", srv("s", s.addr())))
+	c, err := tls.Dial("tcp", p.addr("fe"), ca.client("a.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	payload := bytes.Repeat([]byte("tls-tcp "), 1<<18) // 2 MiB
+	go func() {
+		c.Write(payload)
+		c.CloseWrite()
+	}()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(c)
+	if want := fmt.Sprintf("%d:%x", len(payload), sha256.Sum256(payload)); string(got) != want {
+		t.Errorf("server answered %q (err %v); want %q", got, err, want)
+	}
+}
