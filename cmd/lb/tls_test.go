@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -437,5 +438,34 @@ func TestTLSTCPMode(t *testing.T) {
 	got, err := io.ReadAll(c)
 	if want := fmt.Sprintf("%d:%x", len(payload), sha256.Sum256(payload)); string(got) != want {
 		t.Errorf("server answered %q (err %v); want %q", got, err, want)
+	}
+}
+
+// TestTLSCurl: curl (OpenSSL) talks HTTPS to lb: ALPN http/1.1, the
+// certificate verified against the test CA, two requests on one
+// connection.
+func TestTLSCurl(t *testing.T) {
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl not installed")
+	}
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "a.pem", true, time.Time{}, "a.example")
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600)
+	hb := startHTTPBackend(t, func(r *http.Request, _ []byte) string { return ok("hello " + r.URL.Path) })
+	p := startLB(t, httpConfig(tlsTable(`alpn = ["http/1.1"]`, cert), "", srv("s", hb.addr())))
+	_, port, _ := net.SplitHostPort(p.addr("fe"))
+	out, err := exec.Command(curl, "-sS", "-v", "--cacert", caFile, "--resolve", "a.example:"+port+":127.0.0.1",
+		"https://a.example:"+port+"/one", "https://a.example:"+port+"/two").CombinedOutput()
+	if err != nil {
+		t.Fatalf("curl: %v\n%s", err, out)
+	}
+	s := string(out)
+	for _, want := range []string{"hello /one", "hello /two", "ALPN: server accepted http/1.1", "Re-using existing connection"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("curl output lacks %q:\n%s", want, s)
+		}
 	}
 }
