@@ -75,10 +75,14 @@ const (
 	// AnHTTPXferResBody (http_xfer_res_body) validates the response body as
 	// it streams; it clears itself at the end of the body.
 	AnHTTPXferResBody
+	// AnTCPInspectReq (tcp_inspect_req, TCP mode with sni routes) waits for
+	// the client's TLS ClientHello and routes by its server name
+	// (TCPInspect). While it is set the connection is HELD.
+	AnTCPInspectReq
 	bitsEnd
 )
 
-var bitNames = [...]string{"http_lb_req", "http_xfer_req_body", "http_lb_resp", "http_xfer_res_body"}
+var bitNames = [...]string{"http_lb_req", "http_xfer_req_body", "http_lb_resp", "http_xfer_res_body", "tcp_inspect_req"}
 
 // String names a single bit, or lists the bits of a set ("none" when
 // empty).

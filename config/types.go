@@ -128,8 +128,15 @@ type Frontend struct {
 	// http_keep_alive, tunnel) are read from here. Default:
 	// [defaults.timeout].
 	Timeout Timeouts `toml:"timeout"`
-	// Route lists HTTP routes, first match wins (HTTP mode only).
+	// Route lists routes, first match wins: HTTP routes match requests
+	// (host, path_prefix, header); TCP routes match the TLS server name a
+	// client asks for (sni), read from its ClientHello without terminating
+	// TLS.
 	Route []Route `toml:"route"`
+	// InspectDelay (TCP mode with sni routes) is the most lb waits for a
+	// whole ClientHello before it routes with what it has (the default
+	// backend). Default "5s".
+	InspectDelay Duration `toml:"inspect_delay"`
 	// TLS makes the frontend terminate TLS. Default nil (plain).
 	TLS *TLS `toml:"tls"`
 	// HTTPRequest lists request rules, evaluated in order on each request
@@ -194,6 +201,10 @@ type Route struct {
 	// HeaderValue requires that field to have exactly this value.
 	// Default "" (any value). Needs Header.
 	HeaderValue string `toml:"header_value"`
+	// SNI (TCP mode only, then required) is the TLS server name:
+	// "api.example.com", or "*.example.com" for any one label in front of
+	// example.com; compared case-insensitively.
+	SNI string `toml:"sni"`
 	// Backend names the backend of matching requests. Required.
 	Backend string `toml:"backend"`
 }

@@ -110,13 +110,23 @@ func (c *Config) validate(r *report) {
 		knownBackend(p+".default_backend", f.DefaultBackend)
 		if f.Mode == ModeTCP {
 			tcpUser[f.DefaultBackend] = p
-			if len(f.Route) > 0 {
-				r.add(p+".route", "routes apply only in http mode; this frontend is in tcp mode")
-			}
+		} else if r.written(p + ".inspect_delay") {
+			r.add(p+".inspect_delay", "applies only to tcp-mode frontends with sni routes")
+		}
+		if f.InspectDelay.Duration < 0 {
+			r.add(p+".inspect_delay", "must not be negative")
 		}
 		for i, rt := range f.Route {
 			rp := indexKey(p+".route", i)
 			knownBackend(rp+".backend", rt.Backend)
+			if f.Mode == ModeTCP {
+				tcpUser[rt.Backend] = p
+				checkSNIRoute(r, rp, rt)
+				continue
+			}
+			if rt.SNI != "" {
+				r.add(rp+".sni", "sni routes are for tcp mode; an http route matches the request's host")
+			}
 			checkMatch(r, rp, rt.PathPrefix, rt.Header, rt.HeaderValue)
 		}
 		checkLimits(r, p, f)
@@ -499,5 +509,19 @@ const maxBodyMinRate Size = 1 << 30
 func checkBodyMinRate(r *report, path string, rate Size) {
 	if rate < 0 || rate > maxBodyMinRate {
 		r.add(path, "must be between 0 (no minimum rate) and 1g (%d) bytes per second, got %d", maxBodyMinRate, rate)
+	}
+}
+
+// checkSNIRoute validates a TCP-mode route: an sni and nothing else.
+func checkSNIRoute(r *report, p string, rt Route) {
+	if rt.Host != "" || rt.PathPrefix != "" || rt.Header != "" || rt.HeaderValue != "" {
+		r.add(p, "a tcp-mode route matches only sni (host, path_prefix and header need http mode)")
+	}
+	name := strings.TrimPrefix(rt.SNI, "*.")
+	switch {
+	case rt.SNI == "":
+		r.add(p+".sni", "required in a tcp-mode route: the TLS server name to match")
+	case strings.ContainsAny(name, "*:/ ") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, ".."):
+		r.add(p+".sni", `invalid server name %q (want "host.example" or "*.example")`, rt.SNI)
 	}
 }

@@ -33,6 +33,7 @@ const (
 	expQueue                       // timeout.queue: waiting for a server slot
 	expConnect                     // timeout.connect: the current connect attempt
 	expTurnAround                  // the pause before a retry (a wake-up, not a timeout)
+	expInspect                     // inspect_delay: waiting for a whole ClientHello (then route without it)
 	expClient                      // timeout.client: lb waits on the client
 	expHTTPBody                    // timeout.http_body + http_body_min_rate: a trickling request body
 	expServer                      // timeout.server: lb waits on the server
@@ -42,7 +43,7 @@ const (
 
 var expiryNames = [...]string{expLinger: "linger", expHTTPKeepAlive: "http_keep_alive",
 	expHTTPRequest: "http_request", expQueue: "queue", expConnect: "connect", expTurnAround: "turn_around",
-	expClient: "client", expHTTPBody: "http_body", expServer: "server", expTunnel: "tunnel"}
+	expInspect: "inspect_delay", expClient: "client", expHTTPBody: "http_body", expServer: "server", expTunnel: "tunnel"}
 
 // String names the purpose as the configuration does.
 func (e expiry) String() string {
@@ -108,6 +109,9 @@ func (s *Session) updateExpiries() {
 	}
 	if s.req.an&analyzer.AnHTTPLBReq != 0 {
 		e[expHTTPRequest] = at(t.tStart, fe.HTTPRequest)
+	}
+	if s.req.an&analyzer.AnTCPInspectReq != 0 {
+		e[expInspect] = t.tStart + int64(s.fe.InspectDelay)
 	}
 	if s.tunnel && be.Tunnel.Duration > 0 && t.cs == csConnected {
 		e[expTunnel] = max(s.fc.act.Load(), s.bc.act.Load()) + int64(be.Tunnel.Duration)
@@ -247,6 +251,8 @@ func (s *Session) expire(p expiry) {
 		s.connectFailed(true)
 	case expTurnAround:
 		s.dial()
+	case expInspect:
+		s.tcpInspect(true) // route with what came: the default backend
 	case expClient, expHTTPBody:
 		switch {
 		case http && s.req.an&analyzer.AnHTTPLBReq != 0:
@@ -276,7 +282,7 @@ func (s *Session) expire(p expiry) {
 func (s *Session) phase() Phase {
 	t := s.t
 	switch {
-	case t == nil, s.req.an&analyzer.AnHTTPLBReq != 0:
+	case t == nil, s.req.an&(analyzer.AnHTTPLBReq|analyzer.AnTCPInspectReq) != 0:
 		return PhaseRequest
 	case t.cs == csQueued:
 		return PhaseQueue

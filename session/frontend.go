@@ -1,6 +1,7 @@
 package session
 
 import (
+	"time"
 	"crypto/tls"
 	"net"
 	"net/netip"
@@ -43,6 +44,13 @@ type Frontend struct {
 	// HTTP.Routes[i].
 	Default *Target
 	Routes  []*Target
+	// SNIRoutes (TCP mode) are the routes' server names: Routes[i] takes
+	// the connections whose TLS ClientHello asks for SNIRoutes[i]
+	// (analyzer.MatchSNI). Nil: no inspection, connect at once.
+	SNIRoutes []string
+	// InspectDelay (TCP mode with SNIRoutes) bounds the wait for a whole
+	// ClientHello; then the default backend takes the connection.
+	InspectDelay time.Duration
 	// HTTP is the analyzers' configuration (routes, rules, limits); set in
 	// HTTP mode, nil in TCP mode.
 	HTTP *analyzer.Config

@@ -112,6 +112,9 @@ func (s *Session) logTxn() {
 			Send()
 		return
 	}
+	if t.sni != "" && s.fc.tls == nil {
+		ev.Str("sni", t.sni)
+	}
 	ev.Int64("Tw", tw).
 		Int64("Tc", tc).
 		Int64("Tt", ms(total)).

@@ -70,7 +70,11 @@ func (s *Session) step() bool {
 		}
 		s.unpark()
 	}
-	// 1. Request analyzers, in bit order.
+	// 1. Request analyzers, in bit order (tcp_inspect_req is alone on
+	// TCP-mode channels).
+	if s.req.an&analyzer.AnTCPInspectReq != 0 {
+		s.tcpInspect(false)
+	}
 	if s.req.an&analyzer.AnHTTPLBReq != 0 {
 		s.httpLBReq()
 	}
@@ -99,7 +103,33 @@ func (s *Session) step() bool {
 
 // held reports HOLD: the request is still being parsed and validated, so
 // no server may be chosen or contacted.
-func (s *Session) held() bool { return s.req.an&analyzer.AnHTTPLBReq != 0 }
+func (s *Session) held() bool { return s.req.an&(analyzer.AnHTTPLBReq|analyzer.AnTCPInspectReq) != 0 }
+
+// tcpInspect runs tcp_inspect_req: once the client's ClientHello is whole
+// (or cannot be: not TLS, too large, the client stopped sending, or
+// inspect_delay passed: expired), the connection goes to the route of its
+// server name, else to the default backend. A TLS frontend routes by the
+// name of its own handshake.
+func (s *Session) tcpInspect(expired bool) {
+	t := s.t
+	var sni string
+	done := true
+	if st := s.fc.tls; st != nil {
+		sni = st.info.SNI
+	} else {
+		in := s.input(&s.req)
+		sni, done = analyzer.ClientHelloSNI(in)
+		done = done || expired || s.req.shutr || len(in) >= analyzer.MaxClientHello
+	}
+	if !done {
+		return
+	}
+	s.req.an &^= analyzer.AnTCPInspectReq
+	t.sni = sni
+	if i := analyzer.MatchSNI(s.fe.SNIRoutes, sni); i >= 0 {
+		t.target = s.fe.Routes[i]
+	}
+}
 
 // wantsServer reports whether the transaction needs a server: TCP mode
 // always; HTTP once http_lb_req chose to forward (not for lb's own

@@ -121,6 +121,7 @@ type txnState struct {
 	resend   bool            // the request was sent again after a dead pooled connection
 	gotReq   bool            // a byte of the request arrived
 	gotResp  bool            // a byte of the response arrived
+	sni      string          // the server name tcp_inspect_req routed by
 	dialSeq  uint32          // the connect attempt in flight (a stale dial result has another)
 	cancel   context.CancelFunc
 
@@ -245,8 +246,11 @@ func (s *Session) newTxn() {
 	if p := s.req.pump; p != nil {
 		p.blocked.Store(0) // the rate rule counts per request body
 	}
-	if s.fe.Mode == config.ModeHTTP {
+	switch {
+	case s.fe.Mode == config.ModeHTTP:
 		s.req.an = analyzer.AnHTTPLBReq
+	case s.fe.SNIRoutes != nil:
+		s.req.an = analyzer.AnTCPInspectReq
 	}
 }
 

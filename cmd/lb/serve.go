@@ -245,6 +245,12 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		}
 		for _, r := range fc.Route {
 			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend]})
+			if fc.Mode == config.ModeTCP {
+				fe.SNIRoutes = append(fe.SNIRoutes, r.SNI)
+			}
+		}
+		if fe.InspectDelay = fc.InspectDelay.Duration; fe.InspectDelay == 0 {
+			fe.InspectDelay = 5 * time.Second
 		}
 		if fc.TLS != nil {
 			fe.TLS = tlsServerConfig(fc.TLS)

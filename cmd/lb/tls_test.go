@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -466,6 +467,118 @@ func TestTLSCurl(t *testing.T) {
 	for _, want := range []string{"hello /one", "hello /two", "ALPN: server accepted http/1.1", "Re-using existing connection"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("curl output lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// startTLSServer is a TLS server (the test CA's certificate for names)
+// that answers each connection's first line with its name.
+func startTLSServer(t *testing.T, ca *testCA, accepted *atomic.Int32, name string, names ...string) *server {
+	t.Helper()
+	path := ca.issue(t, t.TempDir(), "srv.pem", false, time.Time{}, names...)
+	cert, err := tls.LoadX509KeyPair(path, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	return startServer(t, func(c net.Conn) {
+		if accepted != nil {
+			accepted.Add(1)
+		}
+		tc := tls.Server(c, cfg)
+		tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := bufio.NewReader(tc).ReadString('\n'); err != nil {
+			return
+		}
+		io.WriteString(tc, name)
+		tc.Close()
+	})
+}
+
+// TestTCPSNIRouting: a TCP frontend routes TLS connections by the server
+// name of their ClientHello without terminating TLS (the client's
+// handshake is with the chosen server, end to end): exact names, a
+// wildcard, an unknown name and no name go to the default backend; a
+// client that is not TLS goes to the default backend at once; one whose
+// ClientHello stays incomplete goes there at inspect_delay.
+func TestTCPSNIRouting(t *testing.T) {
+	ca := newTestCA(t)
+	var dConns atomic.Int32
+	a := startTLSServer(t, ca, nil, "a", "a.example")
+	b := startTLSServer(t, ca, nil, "b", "*.b.example")
+	d := startTLSServer(t, ca, &dConns, "d", "d.example", "other.example")
+	cfg := strings.Replace(tcpConfig(`inspect_delay = "2s"
+[[frontend.fe.route]]
+sni = "*.b.example"
+backend = "b"
+[[frontend.fe.route]]
+sni = "a.example"
+backend = "a"
+`, "", srv("d", d.addr())), "[backend.be]", `[backend.a]
+[[backend.a.server]]
+name = "a"
+address = "`+a.addr()+`"
+[backend.b]
+[[backend.b.server]]
+name = "b"
+address = "`+b.addr()+`"
+[backend.be]`, 1)
+	clock := newClock()
+	p := startLBClock(t, cfg, clock)
+	for _, tc := range []struct{ sni, want string }{
+		{"a.example", "a"}, {"A.Example", "a"}, {"x.b.example", "b"}, {"other.example", "d"},
+	} {
+		c, err := tls.Dial("tcp", p.addr("fe"), ca.client(tc.sni))
+		if err != nil {
+			t.Errorf("SNI %q: %v", tc.sni, err)
+			continue
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		io.WriteString(c, "hi\n")
+		got, _ := io.ReadAll(c)
+		c.Close()
+		if string(got) != tc.want {
+			t.Errorf("SNI %q: answered by %q; want %q", tc.sni, got, tc.want)
+		}
+		l := p.waitLog(t, func(m map[string]any) bool { return m["frontend"] == "fe" && m["sni"] == strings.ToLower(tc.sni) })
+		if l["backend"] != map[string]string{"a": "a", "b": "b", "d": "be"}[tc.want] {
+			t.Errorf("SNI %q: log %v", tc.sni, l)
+		}
+	}
+	// No name at all: the default backend.
+	c, err := tls.Dial("tcp", p.addr("fe"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "hi\n")
+	if got, _ := io.ReadAll(c); string(got) != "d" {
+		t.Errorf("no SNI: answered by %q; want d", got)
+	}
+	c.Close()
+	// Not TLS: routed at once (the default backend's TLS server then
+	// fails its handshake and closes).
+	raw := dial(t, p.addr("fe"))
+	io.WriteString(raw, "GET / HTTP/1.1\r\n\r\n")
+	raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+	io.Copy(io.Discard, raw)
+	raw.Close()
+	p.waitLog(t, func(m map[string]any) bool { return m["frontend"] == "fe" && m["server"] == "d" && m["sni"] == nil })
+	// Half a ClientHello: held (no server contacted) until inspect_delay,
+	// then the default backend.
+	hello := captureHello(t)
+	half := dial(t, p.addr("fe"))
+	defer half.Close()
+	before := dConns.Load()
+	half.Write(hello[:len(hello)/2])
+	time.Sleep(200 * time.Millisecond)
+	if n := dConns.Load(); n != before {
+		t.Fatalf("a server was contacted before the ClientHello was whole or inspect_delay passed")
+	}
+	clock.Advance(2500 * time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); dConns.Load() == before; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("inspect_delay passed and the default backend was not contacted")
 		}
 	}
 }
