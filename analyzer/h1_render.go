@@ -164,11 +164,15 @@ func RuleStatus(rl *Rule, response bool) int {
 	return 200
 }
 
-// RuleAnswer is the answer of a terminal rule.
-func RuleAnswer(rl *Rule, response, keepAlive bool) LocalAnswer {
+// RuleAnswer is the answer of a terminal rule to t's request.
+func RuleAnswer(rl *Rule, response, keepAlive bool, t *Txn) LocalAnswer {
 	a := LocalAnswer{Status: RuleStatus(rl, response), Body: rl.Body, ContentType: rl.ContentType, KeepAlive: keepAlive}
 	if rl.Action == Redirect {
-		a.Extra = "Location: " + rl.Location + "\r\n"
+		loc := rl.Location
+		if rl.Scheme != "" {
+			loc = string(t.location)
+		}
+		a.Extra = "Location: " + loc + "\r\n"
 	}
 	return a
 }

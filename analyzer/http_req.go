@@ -114,7 +114,22 @@ func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64) Verdict {
 	t.ReqMask, terminal = Eval(cfg.ReqRules, r)
 	t.ResMask, t.ResDeny = Eval(cfg.ResRules, r)
 	if terminal >= 0 {
-		t.Answer = &cfg.ReqRules[terminal]
+		rl := &cfg.ReqRules[terminal]
+		if rl.Action == Redirect && rl.Scheme != "" {
+			host := r.Host
+			if h, _, ok := cutPort(host); ok {
+				host = h
+			}
+			if len(host) == 0 {
+				return t.failStatus(400, "no host to redirect to")
+			}
+			path := r.Target
+			if r.Form == FormAbsolute {
+				path = pathOfAbsolute(path)
+			}
+			t.location = append(append(append(append(t.location[:0], rl.Scheme...), "://"...), host...), path...)
+		}
+		t.Answer = rl
 		return Answer
 	}
 	t.Route = PickRoute(cfg.Routes, r)
@@ -234,4 +249,47 @@ func PassResBody(t *Txn, an *Bits, n int64) {
 	if t.ResBody.Done() {
 		*an &^= AnHTTPXferResBody
 	}
+}
+
+// cutPort splits "host:port" (and "[v6]:port"); ok is false without a
+// port.
+func cutPort(hostport []byte) (host, port []byte, ok bool) {
+	i := len(hostport) - 1
+	for i >= 0 && hostport[i] >= '0' && hostport[i] <= '9' {
+		i--
+	}
+	if i < 0 || hostport[i] != ':' || i == len(hostport)-1 {
+		return hostport, nil, false
+	}
+	if hostport[0] == '[' && (i == 0 || hostport[i-1] != ']') {
+		return hostport, nil, false // a bare IPv6 address
+	}
+	return hostport[:i], hostport[i+1:], true
+}
+
+// pathOfAbsolute returns the path and query of an absolute-form target
+// ("http://h/p?q" -> "/p?q"; "/" when it has none).
+func pathOfAbsolute(target []byte) []byte {
+	rest := target
+	if i := indexOf(rest, "://"); i >= 0 {
+		rest = rest[i+3:]
+	}
+	for i, c := range rest {
+		if c == '/' || c == '?' {
+			if c == '?' {
+				return append([]byte("/"), rest[i:]...)
+			}
+			return rest[i:]
+		}
+	}
+	return []byte("/")
+}
+
+func indexOf(b []byte, s string) int {
+	for i := 0; i+len(s) <= len(b); i++ {
+		if string(b[i:i+len(s)]) == s {
+			return i
+		}
+	}
+	return -1
 }

@@ -47,7 +47,8 @@ type Rule struct {
 	Match
 	Action      Action
 	Name, Value string // header actions
-	Location    string // Redirect
+	Location    string // Redirect: the target, or
+	Scheme      string // Redirect: the same URL with this scheme ("https"), on the request's host without its port
 	Status      int    // Redirect, Deny, Return
 	Body        string // Return, Deny
 	ContentType string // Return

@@ -82,6 +82,7 @@ type Plan struct {
 
 	method    [16]byte
 	methodLen uint8
+	location  []byte // a scheme redirect's Location, made by http_lb_req
 }
 
 // Reset prepares t for a new transaction, in place, keeping the capacity
@@ -92,6 +93,7 @@ func (t *Txn) Reset() {
 	t.ReqBody, t.ResBody = t.ReqBody.reset(), t.ResBody.reset()
 	t.Plan = Plan{Route: -1, ResDeny: -1}
 	t.target = t.target[:0]
+	t.location = t.location[:0]
 }
 
 // Method returns the request's method (a copy; at most 16 bytes are kept),

@@ -223,8 +223,14 @@ type Rule struct {
 	// del-header).
 	Name  string `toml:"name"`
 	Value string `toml:"value"`
-	// Location is the redirect target. Required for redirect.
+	// Location is the redirect target. For redirect, either Location or
+	// Scheme is required.
 	Location string `toml:"location"`
+	// Scheme ("https" or "http") redirects to the same URL with this
+	// scheme, on the request's host without its port (HAProxy's
+	// "redirect scheme https"): a plain-HTTP frontend sends its clients to
+	// HTTPS. Default "" (use Location).
+	Scheme string `toml:"scheme"`
 	// Status: redirect 301|302|303|307|308 (default 302); deny 4xx/5xx
 	// (default 403); return 200-599 (default 200).
 	Status int `toml:"status"`

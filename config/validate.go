@@ -441,6 +441,9 @@ func checkMatch(r *report, p, pathPrefix, header, headerValue string) {
 // checkRule validates one http_request / http_response rule.
 func checkRule(r *report, p string, rl Rule, response bool) {
 	checkMatch(r, p, rl.PathPrefix, rl.Header, rl.HeaderValue)
+	if rl.Scheme != "" && rl.Action != "redirect" {
+		r.add(p+".scheme", "applies only to the redirect action")
+	}
 	switch rl.Action {
 	case "set-header", "add-header", "del-header":
 		if !isToken(rl.Name) {
@@ -456,8 +459,15 @@ func checkRule(r *report, p string, rl Rule, response bool) {
 		if response {
 			r.add(p+".action", "redirect applies only to requests")
 		}
-		if rl.Location == "" || strings.ContainsAny(rl.Location, "\r\n\x00 ") {
-			r.add(p+".location", "required: a URL without spaces or control characters, got %q", rl.Location)
+		switch {
+		case rl.Scheme != "" && rl.Location != "":
+			r.add(p+".scheme", "a redirect has either location or scheme, not both")
+		case rl.Scheme != "":
+			if rl.Scheme != "https" && rl.Scheme != "http" {
+				r.add(p+".scheme", `invalid scheme %q (want "https" or "http")`, rl.Scheme)
+			}
+		case rl.Location == "" || strings.ContainsAny(rl.Location, "\r\n\x00 "):
+			r.add(p+".location", "required (or scheme): a URL without spaces or control characters, got %q", rl.Location)
 		}
 		if rl.Status != 0 && rl.Status != 301 && rl.Status != 302 && rl.Status != 303 && rl.Status != 307 && rl.Status != 308 {
 			r.add(p+".status", "redirect status must be 301, 302, 303, 307 or 308, got %d", rl.Status)

@@ -160,7 +160,7 @@ func (s *Session) answer(status int, rl *analyzer.Rule, term Term) {
 	}
 	a := analyzer.LocalAnswer{Status: status, KeepAlive: keep}
 	if rl != nil {
-		a = analyzer.RuleAnswer(rl, term.Phase == PhaseHeaders, keep)
+		a = analyzer.RuleAnswer(rl, term.Phase == PhaseHeaders, keep, &t.a)
 	}
 	t.resHead = s.fe.clientCodec().AppendAnswer(t.resHead[:0], a, &t.a)
 	s.res.setHead(t.resHead)

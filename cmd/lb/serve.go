@@ -483,7 +483,7 @@ func rules(in []config.Rule) []analyzer.Rule {
 		a, _ := analyzer.ParseAction(r.Action) // validated by config
 		out = append(out, analyzer.Rule{
 			Match:  analyzer.Match{Host: r.Host, PathPrefix: r.PathPrefix, Header: r.Header, HeaderValue: r.HeaderValue},
-			Action: a, Name: r.Name, Value: r.Value, Location: r.Location, Status: r.Status,
+			Action: a, Name: r.Name, Value: r.Value, Location: r.Location, Scheme: r.Scheme, Status: r.Status,
 			Body: r.Body, ContentType: r.ContentType,
 		})
 	}

@@ -582,3 +582,29 @@ address = "`+b.addr()+`"
 		}
 	}
 }
+
+// TestRedirectScheme: a plain-HTTP frontend sends its clients to HTTPS
+// with a redirect rule by scheme: the same host (without its port), path
+// and query; absolute-form targets too; the server sees nothing.
+func TestRedirectScheme(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
+	p := startLB(t, httpConfig(`[[frontend.fe.http_request]]
+action = "redirect"
+scheme = "https"
+status = 301
+`, "", srv("s", hb.addr())))
+	for _, tc := range []struct{ req, want string }{
+		{"GET /a/b?c=d HTTP/1.1\r\nHost: example.com:8080\r\n\r\n", "https://example.com/a/b?c=d"},
+		{"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", "https://example.com/"},
+		{"GET http://example.org:80/p?q HTTP/1.1\r\nHost: example.org:80\r\n\r\n", "https://example.org/p?q"},
+		{"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", "https://[::1]/"},
+	} {
+		got, _ := rawExchange(t, p.addr("fe"), tc.req, 300*time.Millisecond)
+		if !strings.HasPrefix(got, "HTTP/1.1 301 ") || !strings.Contains(got, "\r\nLocation: "+tc.want+"\r\n") {
+			t.Errorf("%q: got %q; want a 301 to %s", tc.req, clip(got), tc.want)
+		}
+	}
+	if n := len(hb.requests()); n != 0 {
+		t.Errorf("the server got %d requests", n)
+	}
+}
