@@ -1,11 +1,11 @@
 package session
 
 import (
-	"time"
 	"crypto/tls"
 	"net"
 	"net/netip"
 	"sync/atomic"
+	"time"
 
 	"github.com/lb-proxy/lb/analyzer"
 	"github.com/lb-proxy/lb/backend"
