@@ -16,6 +16,11 @@ import (
 // valid until the buffer's bytes are overwritten or the Request is Reset,
 // and must be copied to be kept longer.
 type Request struct {
+	// ClientCert and ClientCN are the connection's verified TLS client
+	// certificate (and its common name), set by the session before
+	// parsing; rules match them (Match.ClientCN).
+	ClientCert bool
+	ClientCN   string
 	// Method is the method token, case-sensitive (RFC 9110 9.1).
 	Method []byte
 	// Target is the request-target exactly as received.

@@ -12,6 +12,10 @@ type Match struct {
 	PathPrefix  string
 	Header      string
 	HeaderValue string
+	// ClientCN (rules of TLS frontends that verify client certificates):
+	// "*" any verified certificate, "-" none, else the verified
+	// certificate's exact common name. "" matches every request.
+	ClientCN string
 }
 
 // Route is one routing rule of a frontend.
@@ -30,6 +34,21 @@ func (m *Match) Matches(r *Request) bool {
 	}
 	if m.PathPrefix != "" && !bytes.HasPrefix(requestPath(r), []byte(m.PathPrefix)) {
 		return false
+	}
+	switch m.ClientCN {
+	case "":
+	case "*":
+		if !r.ClientCert {
+			return false
+		}
+	case "-":
+		if r.ClientCert {
+			return false
+		}
+	default:
+		if !r.ClientCert || r.ClientCN != m.ClientCN {
+			return false
+		}
 	}
 	if m.Header != "" {
 		found := false

@@ -42,6 +42,31 @@ func checkTLS(r *report, path string, t *TLS) {
 	default:
 		r.add(path+".min_version", `invalid TLS version %q (want "1.2" or "1.3")`, t.MinVersion)
 	}
+	switch t.Verify {
+	case "", "none":
+		if t.CA != "" {
+			r.add(path+".ca", `applies only with verify = "optional" or "required"`)
+		}
+	case "optional", "required":
+		if t.CA == "" {
+			r.add(path+".ca", "required with verify %q: the PEM file of the authorities client certificates chain to", t.Verify)
+			break
+		}
+		file := r.resolve(path+".ca", t.CA)
+		data, err := os.ReadFile(file)
+		if err != nil {
+			r.add(path+".ca", "%v", err)
+			break
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(data) {
+			r.add(path+".ca", "%s: no PEM certificate in it", file)
+			break
+		}
+		t.CAs = pool
+	default:
+		r.add(path+".verify", `invalid value %q (want "none", "optional" or "required")`, t.Verify)
+	}
 }
 
 // resolve makes a file name written at key path absolute: a relative name

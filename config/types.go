@@ -2,6 +2,7 @@ package config
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"strconv"
 	"strings"
@@ -216,6 +217,9 @@ type Rule struct {
 	PathPrefix  string `toml:"path_prefix"`
 	Header      string `toml:"header"`
 	HeaderValue string `toml:"header_value"`
+	// ClientCN (TLS frontends with verify): "*" a verified client
+	// certificate, "-" none, else its exact common name. Default "" (any).
+	ClientCN string `toml:"client_cn"`
 	// Action is set-header, add-header, del-header (both kinds of rule),
 	// redirect, deny, return (requests only) or deny (responses: 502).
 	Action string `toml:"action"`
@@ -258,6 +262,15 @@ type TLS struct {
 	// MinVersion is the oldest TLS version accepted: "1.2" or "1.3".
 	// Default "1.2".
 	MinVersion string `toml:"min_version"`
+	// Verify asks clients for a certificate (mTLS): "none", "optional"
+	// (verified when given) or "required" (the handshake fails without a
+	// valid one). Default "none".
+	Verify string `toml:"verify"`
+	// CA is the PEM file of the certificate authorities client
+	// certificates must chain to. Required when Verify is not "none".
+	CA string `toml:"ca"`
+	// CAs is CA, loaded by validation. Not a key.
+	CAs *x509.CertPool `toml:"-"`
 
 	// Certs are Cert's certificates, loaded and checked by validation
 	// (what was checked is what is served). Not a key.

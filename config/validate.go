@@ -140,6 +140,9 @@ func (c *Config) validate(r *report) {
 			}
 			for i, rl := range rules {
 				checkRule(r, indexKey(p+"."+kind, i), rl, kind == "http_response")
+				if rl.ClientCN != "" && (f.TLS == nil || f.TLS.Verify == "" || f.TLS.Verify == "none") {
+					r.add(indexKey(p+"."+kind, i)+".client_cn", `needs client certificates: a tls table with verify = "optional" or "required"`)
+				}
 			}
 		}
 		if f.TLS != nil {

@@ -253,6 +253,10 @@ func (h *handshake) finish() {
 		Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
 		SNI: cs.ServerName, ALPN: cs.NegotiatedProtocol, Resumed: cs.DidResume,
 	}}
+	if len(cs.VerifiedChains) > 0 {
+		leaf := cs.VerifiedChains[0][0]
+		st.info.ClientCert, st.info.ClientSubject, st.info.ClientCN = true, leaf.Subject.String(), leaf.Subject.CommonName
+	}
 	h.f.TLSStats.Handshakes.Add(1)
 	if cs.DidResume {
 		h.f.TLSStats.Resumed.Add(1)

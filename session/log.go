@@ -89,6 +89,9 @@ func (s *Session) logTxn() {
 			Str("tls_cipher", st.info.Cipher).
 			Str("sni", st.info.SNI).
 			Bool("tls_resumed", st.info.Resumed)
+		if st.info.ClientCert {
+			ev.Str("tls_client", st.info.ClientSubject)
+		}
 	}
 	if http {
 		trq := int64(-1)

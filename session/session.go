@@ -235,6 +235,9 @@ func (s *Session) newTxn() {
 	t.head, t.resHead = t.head[:0], t.resHead[:0]
 	t.txnState = txnState{}
 	t.a.Src = s.client.Addr()
+	if st := s.fc.tls; st != nil {
+		t.a.Req.ClientCert, t.a.Req.ClientCN = st.info.ClientCert, st.info.ClientCN
+	}
 	t.a.Close = s.env.draining.Load()
 	t.target = s.fe.Default
 	t.tStart = s.idleSince

@@ -198,6 +198,10 @@ type tlsState struct {
 type TLSInfo struct {
 	Version, Cipher, SNI, ALPN string
 	Resumed                    bool
+	// ClientCert: the client gave a certificate that verified; its
+	// subject (an RFC 2253 string) and common name.
+	ClientCert              bool
+	ClientSubject, ClientCN string
 }
 
 // tlsLoop is a front end's loop connection under TLS: what the session

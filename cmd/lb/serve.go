@@ -482,7 +482,7 @@ func rules(in []config.Rule) []analyzer.Rule {
 	for _, r := range in {
 		a, _ := analyzer.ParseAction(r.Action) // validated by config
 		out = append(out, analyzer.Rule{
-			Match:  analyzer.Match{Host: r.Host, PathPrefix: r.PathPrefix, Header: r.Header, HeaderValue: r.HeaderValue},
+			Match:  analyzer.Match{Host: r.Host, PathPrefix: r.PathPrefix, Header: r.Header, HeaderValue: r.HeaderValue, ClientCN: r.ClientCN},
 			Action: a, Name: r.Name, Value: r.Value, Location: r.Location, Scheme: r.Scheme, Status: r.Status,
 			Body: r.Body, ContentType: r.ContentType,
 		})

@@ -49,6 +49,12 @@ func tlsServerConfig(t *config.TLS) *tls.Config {
 	if t.MinVersion == "1.3" {
 		cfg.MinVersion = tls.VersionTLS13
 	}
+	switch t.Verify {
+	case "optional":
+		cfg.ClientAuth, cfg.ClientCAs = tls.VerifyClientCertIfGiven, t.CAs
+	case "required":
+		cfg.ClientAuth, cfg.ClientCAs = tls.RequireAndVerifyClientCert, t.CAs
+	}
 	return cfg
 }
 

@@ -608,3 +608,101 @@ status = 301
 		t.Errorf("the server got %d requests", n)
 	}
 }
+
+// clientCert is a client certificate for cn issued by ca.
+func (ca *testCA) clientCert(t *testing.T, cn string) tls.Certificate {
+	t.Helper()
+	k, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	serial, _ := rand.Int(rand.Reader, big.NewInt(1<<62))
+	tpl := &x509.Certificate{
+		SerialNumber: serial, Subject: pkix.Name{CommonName: cn, Organization: []string{"lb tests"}},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, ca.cert, &k.PublicKey, ca.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k}
+}
+
+// TestTLSClientCertificates: verify = "required" refuses a client without
+// a certificate, or with one from another authority, at the handshake
+// (logged once with its reason); verify = "optional" lets both kinds in
+// and rules see the verified name (client_cn); the access log carries the
+// verified subject.
+func TestTLSClientCertificates(t *testing.T) {
+	ca := newTestCA(t)
+	other := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "a.pem", false, time.Time{}, "a.example")
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600)
+	hb := startHTTPBackend(t, func(r *http.Request, _ []byte) string { return ok("ok " + r.URL.Path) })
+	get := func(addr string, certs []tls.Certificate, path string) (string, error) {
+		cfg := ca.client("a.example")
+		cfg.Certificates = certs
+		c, err := tls.Dial("tcp", addr, cfg)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: a.example\r\n\r\n", path)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			return "", err
+		}
+		b, _ := io.ReadAll(resp.Body)
+		return fmt.Sprintf("%d %s", resp.StatusCode, b), nil
+	}
+	alice := []tls.Certificate{ca.clientCert(t, "alice")}
+	mallory := []tls.Certificate{other.clientCert(t, "alice")}
+
+	t.Run("required", func(t *testing.T) {
+		p := startLB(t, httpConfig(tlsTable(fmt.Sprintf("verify = \"required\"\nca = %q", caFile), cert), "", srv("s", hb.addr())))
+		if got, err := get(p.addr("fe"), alice, "/x"); err != nil || got != "200 ok /x" {
+			t.Errorf("with a valid certificate: %q, %v", got, err)
+		}
+		l := p.waitLog(t, func(m map[string]any) bool { return m["target"] == "/x" })
+		if s, _ := l["tls_client"].(string); !strings.Contains(s, "CN=alice") {
+			t.Errorf("log tls_client = %v; want the subject with CN=alice", l["tls_client"])
+		}
+		for name, certs := range map[string][]tls.Certificate{"none": nil, "another authority": mallory} {
+			if got, err := get(p.addr("fe"), certs, "/y"); err == nil {
+				t.Errorf("%s: answered %q; want the handshake refused", name, got)
+			}
+		}
+		p.waitLog(t, func(m map[string]any) bool { return m["term"] == "tls" && m["tls_error"] != nil })
+	})
+	t.Run("optional", func(t *testing.T) {
+		rules := `[[frontend.fe.http_request]]
+path_prefix = "/admin"
+client_cn = "-"
+action = "deny"
+[[frontend.fe.http_request]]
+path_prefix = "/admin"
+client_cn = "bob"
+action = "deny"
+status = 401
+`
+		p := startLB(t, httpConfig(rules+tlsTable(fmt.Sprintf("verify = \"optional\"\nca = %q", caFile), cert), "", srv("s", hb.addr())))
+		for _, tc := range []struct {
+			certs      []tls.Certificate
+			path, want string
+		}{
+			{nil, "/public", "200 ok /public"},
+			{nil, "/admin", "403 "},
+			{alice, "/admin", "200 ok /admin"},
+			{[]tls.Certificate{ca.clientCert(t, "bob")}, "/admin", "401 "},
+		} {
+			got, err := get(p.addr("fe"), tc.certs, tc.path)
+			if err != nil || !strings.HasPrefix(got, tc.want) {
+				t.Errorf("%d certificate(s), %s: %q, %v; want %q", len(tc.certs), tc.path, got, err, tc.want)
+			}
+		}
+		if got, err := get(p.addr("fe"), mallory, "/public"); err == nil {
+			t.Errorf("a certificate of another authority: answered %q; want the handshake refused", got)
+		}
+	})
+}
