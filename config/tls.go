@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"golang.org/x/crypto/ocsp"
 )
 
 // checkTLS validates a frontend's tls table and loads its certificates
@@ -105,5 +107,39 @@ func loadCert(file string, now time.Time) (tls.Certificate, error) {
 		return tls.Certificate{}, errors.New(file + ": certificate names no host (no DNS SAN, no CN)")
 	}
 	c.Leaf = leaf
+	if err := loadStaple(&c, file+".ocsp", now); err != nil {
+		return tls.Certificate{}, err
+	}
 	return c, nil
+}
+
+// loadStaple staples the OCSP response in file (DER, HAProxy's
+// "<cert>.ocsp" beside the certificate) when there is one: it must be a
+// "good" response for this certificate, signed by its issuer when the
+// chain holds it, and not past its next update.
+func loadStaple(c *tls.Certificate, file string, now time.Time) error {
+	der, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var issuer *x509.Certificate
+	if len(c.Certificate) > 1 {
+		issuer, _ = x509.ParseCertificate(c.Certificate[1])
+	}
+	resp, err := ocsp.ParseResponseForCert(der, c.Leaf, issuer)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %v", file, err)
+	case resp.SerialNumber.Cmp(c.Leaf.SerialNumber) != 0:
+		return fmt.Errorf("%s: the OCSP response is for another certificate", file)
+	case resp.Status != ocsp.Good:
+		return fmt.Errorf("%s: the OCSP response says the certificate is not good (status %d)", file, resp.Status)
+	case !resp.NextUpdate.IsZero() && now.After(resp.NextUpdate):
+		return fmt.Errorf("%s: the OCSP response is out of date since %s (fetch a new one)", file, resp.NextUpdate.UTC().Format(time.RFC3339))
+	}
+	c.OCSPStaple = der
+	return nil
 }

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"golang.org/x/crypto/ocsp"
 	"time"
 )
 
@@ -705,4 +707,48 @@ status = 401
 			t.Errorf("a certificate of another authority: answered %q; want the handshake refused", got)
 		}
 	})
+}
+
+// TestTLSOCSPStapling: an OCSP response beside the certificate
+// ("<file>.ocsp", DER) is stapled to handshakes; one for another
+// certificate is refused at load.
+func TestTLSOCSPStapling(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	cert := ca.issue(t, dir, "a.pem", false, time.Time{}, "a.example")
+	other := ca.issue(t, dir, "b.pem", false, time.Time{}, "b.example")
+	staple := func(certFile string) []byte {
+		pair, err := tls.LoadX509KeyPair(certFile, certFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(pair.Certificate[0])
+		der, err := ocsp.CreateResponse(ca.cert, ca.cert, ocsp.Response{
+			Status: ocsp.Good, SerialNumber: leaf.SerialNumber,
+			ThisUpdate: time.Now().Add(-time.Hour), NextUpdate: time.Now().Add(time.Hour),
+		}, ca.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	good := staple(cert)
+	os.WriteFile(cert+".ocsp", good, 0o600)
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("x") })
+	p := startLB(t, httpConfig(tlsTable("", cert), "", srv("s", hb.addr())))
+	c, err := tls.Dial("tcp", p.addr("fe"), ca.client("a.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.OCSPResponse(); !bytes.Equal(got, good) {
+		t.Errorf("stapled OCSP response: %d bytes; want the %d of the file", len(got), len(good))
+	}
+	c.Close()
+	os.WriteFile(cert+".ocsp", staple(other), 0o600)
+	path := filepath.Join(dir, "lb.toml")
+	writeFile(t, path, httpConfig(tlsTable("", cert), "", srv("s", hb.addr())))
+	var out, errb bytes.Buffer
+	if code := run([]string{"-c", "-f", path}, &out, &errb, nil, nil); code == 0 || !strings.Contains(errb.String(), ".ocsp") {
+		t.Errorf("lb -c with an OCSP response for another certificate: exit %d, %q", code, errb.String())
+	}
 }
