@@ -146,6 +146,9 @@ func applyDefaults(c *Config) {
 			b.HashType = "map-based"
 		}
 		inheritTimeouts(s, &b.Timeout, p+".timeout", d.Timeout, "defaults.timeout")
+		if b.TLS != nil && unset(p+".tls.verify") {
+			b.TLS.Verify = true
+		}
 
 		if h := b.Health; h != nil {
 			hp := p + ".health"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/ocsp"
@@ -142,4 +143,32 @@ func loadStaple(c *tls.Certificate, file string, now time.Time) error {
 	}
 	c.OCSPStaple = der
 	return nil
+}
+
+// checkBackendTLS validates a backend's tls table and loads its files.
+func checkBackendTLS(r *report, path string, t *BackendTLS) {
+	if t.CA != "" {
+		file := r.resolve(path+".ca", t.CA)
+		data, err := os.ReadFile(file)
+		pool := x509.NewCertPool()
+		switch {
+		case err != nil:
+			r.add(path+".ca", "%v", err)
+		case !pool.AppendCertsFromPEM(data):
+			r.add(path+".ca", "%s: no PEM certificate in it", file)
+		default:
+			t.CAs = pool
+		}
+	}
+	if t.Cert != "" {
+		c, err := loadCert(r.resolve(path+".cert", t.Cert), time.Now())
+		if err != nil {
+			r.add(path+".cert", "%v", err)
+		} else {
+			t.ClientCert = []tls.Certificate{c}
+		}
+	}
+	if strings.ContainsAny(t.SNI, " :/*") {
+		r.add(path+".sni", "invalid server name %q", t.SNI)
+	}
 }

@@ -309,12 +309,37 @@ type Backend struct {
 	// Timeout: server-side timeouts (connect, server, queue, tunnel) are read
 	// from here. Default: [defaults.timeout].
 	Timeout Timeouts `toml:"timeout"`
+	// TLS makes lb speak TLS to the backend's servers; nil means plain.
+	TLS *BackendTLS `toml:"tls"`
 	// Health configures active health checks; nil means none (servers are
 	// then always considered available, as in HAProxy without "check").
 	Health *Health `toml:"health"`
 	// Server lists the servers, in declaration order (which is also their id
 	// order for balance = "first").
 	Server []*Server `toml:"server"`
+}
+
+// BackendTLS is a backend's [backend.NAME.tls] table: lb connects to its
+// servers with TLS.
+type BackendTLS struct {
+	// Verify checks the server's certificate against CA (or the system's
+	// authorities) and the server name. Default true; false must be
+	// written.
+	Verify bool `toml:"verify"`
+	// CA is a PEM file of the authorities servers' certificates chain to.
+	// Default "" (the system's).
+	CA string `toml:"ca"`
+	// SNI is the server name sent and verified. Default "": the host of
+	// the server's address (an IP address is verified against the
+	// certificate's IP addresses and sends no SNI).
+	SNI string `toml:"sni"`
+	// Cert is a PEM file (chain and key) lb presents as its client
+	// certificate. Default "" (none).
+	Cert string `toml:"cert"`
+
+	// Loaded by validation. Not keys.
+	CAs        *x509.CertPool    `toml:"-"`
+	ClientCert []tls.Certificate `toml:"-"`
 }
 
 // Health is a [backend.NAME.health] table.

@@ -162,6 +162,9 @@ func (c *Config) validate(r *report) {
 		if b.Retries < 0 {
 			r.add(p+".retries", "must not be negative, got %d", b.Retries)
 		}
+		if b.TLS != nil {
+			checkBackendTLS(r, p+".tls", b.TLS)
+		}
 		if b.HashType != "" && b.HashType != "map-based" && b.HashType != "consistent" {
 			r.add(p+".hash_type", `invalid hash type %q (want "map-based" or "consistent")`, b.HashType)
 		}

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"crypto/tls"
 	"context"
 	"errors"
 	"net"
@@ -96,8 +97,7 @@ func (s *Session) gotSlot(srv *backend.Server) {
 	t.tPhase = s.now()
 	if s.fe.Mode == config.ModeHTTP && s.mode == onLoop && s.reuseAllowed() {
 		if c := s.env.poolFor(s.loop).get(srv, s.now()); c != nil {
-			c.SetContext(&s.bc)
-			s.bc.lc, s.bc.open, s.bc.eof = c, true, false
+			s.attachBack(c)
 			t.reused = true
 			s.connected()
 			return
@@ -131,17 +131,28 @@ func (s *Session) dial() {
 	}
 	ctx, cancel := context.WithCancel(s.env.ctx)
 	t.cancel = cancel
-	go s.dialer(ctx, t.dialSeq, t.srv.Addr(), s.mode == onLoop)
+	go s.dialer(ctx, t.dialSeq, t.srv.Addr(), s.mode == onLoop, t.target.TLS)
 }
 
 // dialer is a connect attempt's goroutine: it dials, then either puts the
 // connection onto the session's loop (its OnOpen continues there) or
 // posts the outcome to the loop. Stale outcomes (the session moved on)
 // are closed there.
-func (s *Session) dialer(ctx context.Context, seq uint32, addr string, toLoop bool) {
+func (s *Session) dialer(ctx context.Context, seq uint32, addr string, toLoop bool, tlsCfg *tls.Config) {
 	c, err := s.env.Dialer.Dial(ctx, addr)
+	var st *tlsState
+	if err == nil && tlsCfg != nil {
+		// A TLS server: the handshake too, here (it blocks); the loop
+		// then carries the records.
+		if st, err = clientHandshake(ctx, c, tlsCfg, addr); err != nil {
+			c.Close()
+			c = nil
+		} else if !toLoop {
+			c = st.toPumps(c)
+		}
+	}
 	if err == nil && toLoop {
-		if err = s.loop.Adopt(c, &dialed{s: s, seq: seq}); err == nil {
+		if err = s.loop.Adopt(c, &dialed{s: s, seq: seq, st: st}); err == nil {
 			return
 		}
 		c = nil
@@ -156,6 +167,7 @@ func (s *Session) dialer(ctx context.Context, seq uint32, addr string, toLoop bo
 type dialed struct {
 	s   *Session
 	seq uint32
+	st  *tlsState // a TLS server's, handshake done
 }
 
 // OnOpen implements LoopHandler.
@@ -165,9 +177,11 @@ func (d *dialed) OnOpen(c LoopConn, _ Loop) bool {
 	if s.ended || s.closing || t == nil || t.dialSeq != d.seq || t.cs != csConnecting {
 		return true
 	}
+	if d.st != nil {
+		c = &tlsLoop{LoopConn: c, st: d.st}
+	}
 	s.event(c)
-	c.SetContext(&s.bc)
-	s.bc.lc, s.bc.open, s.bc.eof = c, true, false
+	s.attachBack(c)
 	s.connected()
 	s.process()
 	return s.eventDone()
@@ -186,6 +200,9 @@ func (s *Session) dialDone(seq uint32, c Conn, err error) {
 	}
 	if err == nil {
 		s.bc.nc, s.bc.open, s.bc.eof = c, true, false
+		if tc, ok := c.(*tlsConn); ok {
+			s.bc.tls = tc.st
+		}
 		s.connected()
 	} else {
 		s.connectFailed(isTimeout(err))

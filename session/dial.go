@@ -48,8 +48,8 @@ type loopDial struct {
 // (a server address that needs a resolver, or no socket): the dial
 // goroutine does it then.
 func (s *Session) dialOnLoop(t *txn) bool {
-	if _, ok := s.env.Dialer.(NetDialer); !ok {
-		return false // a Dialer of the caller's: use it
+	if _, ok := s.env.Dialer.(NetDialer); !ok || t.target.TLS != nil {
+		return false // a Dialer of the caller's, or a TLS handshake to make: a goroutine
 	}
 	ap, err := netip.ParseAddrPort(t.srv.Addr())
 	if err != nil || ap.Addr().Zone() != "" {

@@ -56,7 +56,8 @@ type Env struct {
 	// by the look. Never set in production.
 	NoDialWatch, NoDialLook bool
 	// HandshakeSlots bounds the TLS handshakes computing at once, for
-	// every TLS frontend of the process (NewEnv makes GOMAXPROCS).
+	// every TLS frontend (NewEnv makes GOMAXPROCS of them; lb gives every
+	// configuration generation the process's one set).
 	HandshakeSlots *HandshakeSlots
 
 	ctx    context.Context // cancelled by Kill; bounds dials

@@ -20,6 +20,9 @@ type Target struct {
 	// Codec writes requests to this backend's servers and reads their
 	// responses (HTTP mode). Nil means HTTP/1 (H1Server).
 	Codec ServerCodec
+	// TLS, when set, makes connections to the servers TLS (client side):
+	// ServerTLSConfig gives each server's.
+	TLS *tls.Config
 }
 
 // codec returns the target's server codec.

@@ -281,6 +281,11 @@ func (s *Session) reattach() {
 // full or the loop refuses it).
 func (s *Session) poolLater(nc Conn, srv *backend.Server, cfg *config.Backend) {
 	h := &poolAdopt{env: s.env, srv: srv, max: cfg.PoolMaxConn, idle: cfg.PoolPurgeDelay.Duration}
+	if tc, ok := nc.(*tlsConn); ok {
+		h.st = tc.st
+		h.st.toLoop()
+		nc = tc.Conn
+	}
 	go func() { _ = s.loop.Adopt(nc, h) }()
 }
 

@@ -117,7 +117,7 @@ func (p *idlePool) purge() {
 func (p *idlePool) drop(ic *idleConn) {
 	ic.gone = true
 	p.env.idle.Add(-1)
-	ic.l.CloseNow(ic.c) // its OnClose runs now: nothing refers to ic after
+	ic.l.CloseNow(rawLoopConn(ic.c)) // its OnClose runs now: nothing refers to ic after
 	p.recycle(ic)
 }
 
@@ -171,8 +171,16 @@ func (p *idlePool) remove(ic *idleConn) {
 // OnOpen implements LoopHandler (not used: pooled connections are open).
 func (ic *idleConn) OnOpen(LoopConn, Loop) bool { return false }
 
-// OnTraffic: an idle server that talks is not usable; close it.
+// OnTraffic: an idle server that talks is not usable; close it. A TLS
+// server may still send post-handshake messages (TLS 1.3 session
+// tickets): those are taken in, and only data, an alert or a bad record
+// closes it.
 func (ic *idleConn) OnTraffic(LoopConn) bool {
+	if w, ok := ic.c.(*tlsLoop); ok {
+		if err := w.decrypt(); err == nil && !w.eof && w.InboundBuffered() == 0 {
+			return false
+		}
+	}
 	ic.pool.remove(ic)
 	return true
 }
@@ -188,10 +196,14 @@ type poolAdopt struct {
 	srv  *backend.Server
 	max  int
 	idle time.Duration
+	st   *tlsState // a TLS server connection's
 }
 
 // OnOpen implements LoopHandler.
 func (h *poolAdopt) OnOpen(c LoopConn, l Loop) bool {
+	if h.st != nil {
+		c = &tlsLoop{LoopConn: c, st: h.st}
+	}
 	return !h.env.poolFor(l).put(h.srv, c, l, h.env.Clock.Now().UnixNano(), h.max, h.idle)
 }
 

@@ -193,7 +193,7 @@ type end struct {
 // reset empties an end for its next connection. It never overwrites the
 // whole struct: a pump that has not reported yet may still stamp act.
 func (e *end) reset() {
-	e.lc, e.nc, e.open, e.eof = nil, nil, false, false
+	e.lc, e.nc, e.open, e.eof, e.tls = nil, nil, false, false, nil
 }
 
 // attach puts the session onto one of loops: the first event, fc's

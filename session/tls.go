@@ -1,6 +1,7 @@
 package session
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -371,12 +372,15 @@ func (h *tlsEnd) traffic() bool {
 		return true
 	}
 	err := w.decrypt()
-	if w.InboundBuffered() > 0 && e.OnTraffic(w) {
-		return true // the session let go of the connection
+	if w.InboundBuffered() > 0 {
+		if e.OnTraffic(w) {
+			return true // the session closed the connection, or handed it off
+		}
+		if e.lc != w {
+			return false // the session passed it on (the idle pool): no longer ours
+		}
 	}
 	switch {
-	case e.lc != w:
-		return true
 	case err != nil:
 		e.OnClose(w, err) // a bad record: as a reset
 		return e.lc != w
@@ -435,4 +439,52 @@ func (st *tlsState) toLoop() {
 	st.wire.mu.Lock()
 	st.wire.tcp = nil
 	st.wire.mu.Unlock()
+}
+
+// ServerTLSConfig is cfg for the server at addr: its server name is cfg's,
+// else the address's host (an IP address is then verified against the
+// certificate's IP addresses, and no SNI is sent).
+func ServerTLSConfig(cfg *tls.Config, addr string) *tls.Config {
+	if cfg.ServerName != "" {
+		return cfg
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	c := cfg.Clone()
+	c.ServerName = host
+	return c
+}
+
+// clientHandshake runs a TLS client handshake to a server over c, a
+// connected socket, on the dial's goroutine; the session then goes on with
+// the returned state (the wire is left for the loop).
+func clientHandshake(ctx context.Context, c Conn, cfg *tls.Config, addr string) (*tlsState, error) {
+	w := newWire(c.RemoteAddr())
+	w.tcp = c
+	tc := tls.Client(w, ServerTLSConfig(cfg, addr))
+	if err := tc.HandshakeContext(ctx); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	w.tcp = nil // the loop feeds it from now on
+	w.mu.Unlock()
+	cs := tc.ConnectionState()
+	return &tlsState{tc: tc, wire: w, info: TLSInfo{
+		Version: tls.VersionName(cs.Version), Cipher: tls.CipherSuiteName(cs.CipherSuite),
+		SNI: cs.ServerName, ALPN: cs.NegotiatedProtocol, Resumed: cs.DidResume,
+	}}, nil
+}
+
+// attachBack makes c (a new or pooled server connection, a tlsLoop for a
+// TLS server) the back end's loop connection. Loop only.
+func (s *Session) attachBack(c LoopConn) {
+	if w, ok := c.(*tlsLoop); ok {
+		w.LoopConn.SetContext(&tlsEnd{e: &s.bc, w: w})
+		s.bc.tls = w.st
+	} else {
+		c.SetContext(&s.bc)
+	}
+	s.bc.lc, s.bc.open, s.bc.eof = c, true, false
 }

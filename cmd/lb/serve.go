@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ type instance struct {
 	log            zerolog.Logger
 	loops          int // event loops per listening address
 	pipes          *session.PipePool
+	handshakes     *session.HandshakeSlots // every generation's TLS handshakes share them
 	clock          session.Clock // nil: the real clock (tests set a fake one)
 	waiting        int           // each listener's waiting room bound; 0: listener.MaxWaiting
 	noDialWatch    bool          // tests: session.Env.NoDialWatch
@@ -135,6 +137,7 @@ func (inst *instance) start(cfg *config.Config) error {
 		inst.loops = runtime.GOMAXPROCS(0)
 	}
 	inst.pipes = session.NewPipePool(max(cfg.Global.MaxConn/4, 1), pipeSize)
+	inst.handshakes = session.NewHandshakeSlots(0)
 	g, err := inst.build(cfg, nil)
 	if err != nil {
 		return err
@@ -213,16 +216,25 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 	}
 	g.env = session.NewEnv(inst.clock, nil, inst.pipes, accessLog)
 	g.env.NoDialWatch, g.env.NoDialLook = inst.noDialWatch, inst.noDialLook
+	if inst.handshakes != nil {
+		g.env.HandshakeSlots = inst.handshakes
+	}
 	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
 		g.global = prev.global // the same process-wide count goes on
 	} else {
 		g.global = listener.NewGate(cfg.Global.MaxConn)
 	}
+	tlsClients := map[string]*tls.Config{}
 	for _, name := range sortedKeys(cfg.Backends) {
-		be, err := backend.New(cfg.Backends[name], backend.Options{
+		opts := backend.Options{
 			Logger:   inst.log.With().Str("backend", name).Logger(),
 			MaxQueue: cfg.Global.MaxConn,
-		})
+		}
+		if t := cfg.Backends[name].TLS; t != nil {
+			tlsClients[name] = backendTLSConfig(t)
+			opts.Dial = tlsCheckDialer(tlsClients[name]) // health checks speak TLS too
+		}
+		be, err := backend.New(cfg.Backends[name], opts)
 		if err != nil {
 			g.retire(0, inst.log)
 			return nil, err
@@ -240,11 +252,11 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			Mode:        fc.Mode,
 			Timeouts:    fc.Timeout,
 			BodyMinRate: int64(fc.HTTPBodyMinRate),
-			Default:     &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend]},
+			Default:     &session.Target{BE: g.backends[fc.DefaultBackend], Cfg: cfg.Backends[fc.DefaultBackend], TLS: tlsClients[fc.DefaultBackend]},
 			Env:         g.env,
 		}
 		for _, r := range fc.Route {
-			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend]})
+			fe.Routes = append(fe.Routes, &session.Target{BE: g.backends[r.Backend], Cfg: cfg.Backends[r.Backend], TLS: tlsClients[r.Backend]})
 			if fc.Mode == config.ModeTCP {
 				fe.SNIRoutes = append(fe.SNIRoutes, r.SNI)
 			}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
+	"net"
 	"strings"
 
 	"github.com/lb-proxy/lb/config"
+	"github.com/lb-proxy/lb/session"
 )
 
 // tlsServerConfig is a TLS frontend's crypto/tls configuration: the
@@ -89,4 +92,28 @@ func proto(fc *config.Frontend) string {
 		return "https"
 	}
 	return "http"
+}
+
+// backendTLSConfig is the crypto/tls client configuration lb connects to
+// a TLS backend's servers with. The server name is the table's sni, else
+// set per dial to the host of the server's address (session.Target.TLS).
+// Sessions resume with the servers (a ticket cache per backend).
+func backendTLSConfig(t *config.BackendTLS) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		RootCAs:            t.CAs, // nil: the system's
+		ServerName:         t.SNI,
+		InsecureSkipVerify: !t.Verify,
+		Certificates:       t.ClientCert,
+		ClientSessionCache: tls.NewLRUClientSessionCache(256),
+	}
+}
+
+// tlsCheckDialer opens health-check connections to a TLS backend's
+// servers: the check passes only through a verified handshake.
+func tlsCheckDialer(cfg *tls.Config) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		d := &tls.Dialer{Config: session.ServerTLSConfig(cfg, addr)}
+		return d.DialContext(ctx, network, addr)
+	}
 }

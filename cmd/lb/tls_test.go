@@ -752,3 +752,118 @@ func TestTLSOCSPStapling(t *testing.T) {
 		t.Errorf("lb -c with an OCSP response for another certificate: exit %d, %q", code, errb.String())
 	}
 }
+
+// tlsHTTPServer is an HTTP/1.1 server behind TLS, for backends with a tls
+// table: it answers each request with "<sni> <path>", or a large body for
+// /big, and counts its connections.
+type tlsHTTPServer struct {
+	*server
+	conns atomic.Int32
+}
+
+func startTLSHTTPServer(t *testing.T, ca *testCA, big []byte, names ...string) *tlsHTTPServer {
+	t.Helper()
+	path := ca.issue(t, t.TempDir(), "srv.pem", false, time.Time{}, names...)
+	cert, err := tls.LoadX509KeyPair(path, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &tlsHTTPServer{}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}}
+	s.server = startServer(t, func(c net.Conn) {
+		s.conns.Add(1)
+		tc := tls.Server(c, cfg)
+		br := bufio.NewReader(tc)
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			body, _ := io.ReadAll(r.Body)
+			var resp string
+			switch r.URL.Path {
+			case "/big":
+				resp = fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(big), big)
+			case "/sum":
+				resp = ok(fmt.Sprintf("%d:%x", len(body), sha256.Sum256(body)))
+			default:
+				resp = ok(tc.ConnectionState().ServerName + " " + r.URL.Path)
+			}
+			if _, err := io.WriteString(tc, resp); err != nil {
+				return
+			}
+		}
+	})
+	return s
+}
+
+// TestTLSToServers: a backend's tls table makes lb speak TLS to its
+// servers, verified against a ca file and the sni (or the address's IP);
+// a server whose certificate does not match is refused (503, nothing
+// sent) unless verify = false is written; the TLS connections are pooled
+// and reused; large bodies both ways go through the pumps and back.
+func TestTLSToServers(t *testing.T) {
+	ca := newTestCA(t)
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.cert.Raw}), 0o600)
+	big := bytes.Repeat([]byte("tls-to-server "), 300000) // 4.2 MB
+	s := startTLSHTTPServer(t, ca, big, "srv.example")
+	get := func(addr, path string) string {
+		t.Helper()
+		got, _ := rawExchange(t, addr, "GET "+path+" HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", 300*time.Millisecond)
+		return got
+	}
+	t.Run("verified", func(t *testing.T) {
+		p := startLB(t, httpConfig("", fmt.Sprintf("[backend.be.tls]\nca = %q\nsni = \"srv.example\"\n", caFile), srv("s", s.addr())))
+		before := s.conns.Load()
+		for i := 0; i < 3; i++ {
+			if got := get(p.addr("fe"), "/x"); !strings.HasSuffix(got, "srv.example /x") {
+				t.Fatalf("request %d: %q", i, clip(got))
+			}
+		}
+		if n := s.conns.Load() - before; n != 1 {
+			t.Errorf("3 requests opened %d TLS connections to the server; want 1 (pooled and reused)", n)
+		}
+		resp, err := http.Get("http://" + p.addr("fe") + "/big")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !bytes.Equal(b, big) {
+			t.Errorf("large response from a TLS server: %d bytes, identical %v", len(b), bytes.Equal(b, big))
+		}
+		up := bytes.Repeat([]byte("u"), 3<<20)
+		resp, err = http.Post("http://"+p.addr("fe")+"/sum", "application/octet-stream", bytes.NewReader(up))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if want := fmt.Sprintf("%d:%x", len(up), sha256.Sum256(up)); string(b) != want {
+			t.Errorf("large upload to a TLS server: %q; want %q", b, want)
+		}
+		if got := get(p.addr("fe"), "/after"); !strings.HasSuffix(got, "srv.example /after") {
+			t.Errorf("after the large bodies: %q", clip(got))
+		}
+	})
+	t.Run("wrong name refused", func(t *testing.T) {
+		p := startLB(t, httpConfig("", fmt.Sprintf("retries = 0\n[backend.be.tls]\nca = %q\nsni = \"wrong.example\"\n", caFile), srv("s", s.addr())))
+		if got := get(p.addr("fe"), "/x"); !strings.HasPrefix(got, "HTTP/1.1 503") {
+			t.Errorf("a server whose certificate is not for the sni: %q; want 503", clip(got))
+		}
+	})
+	t.Run("unverified when written", func(t *testing.T) {
+		p := startLB(t, httpConfig("", "[backend.be.tls]\nverify = false\nsni = \"wrong.example\"\n", srv("s", s.addr())))
+		if got := get(p.addr("fe"), "/x"); !strings.HasSuffix(got, "wrong.example /x") {
+			t.Errorf("verify = false: %q", clip(got))
+		}
+	})
+	t.Run("tcp mode", func(t *testing.T) {
+		p := startLB(t, tcpConfig("", fmt.Sprintf("[backend.be.tls]\nca = %q\nsni = \"srv.example\"\n", caFile), srv("s", s.addr())))
+		if got := get(p.addr("fe"), "/tcp"); !strings.HasSuffix(got, "srv.example /tcp") {
+			t.Errorf("TCP mode to a TLS server: %q", clip(got))
+		}
+	})
+}
