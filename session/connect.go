@@ -1,8 +1,8 @@
 package session
 
 import (
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"os"

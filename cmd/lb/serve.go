@@ -38,10 +38,10 @@ type instance struct {
 	loops          int // event loops per listening address
 	pipes          *session.PipePool
 	handshakes     *session.HandshakeSlots // every generation's TLS handshakes share them
-	clock          session.Clock // nil: the real clock (tests set a fake one)
-	waiting        int           // each listener's waiting room bound; 0: listener.MaxWaiting
-	noDialWatch    bool          // tests: session.Env.NoDialWatch
-	noDialLook     bool          // tests: session.Env.NoDialLook
+	clock          session.Clock           // nil: the real clock (tests set a fake one)
+	waiting        int                     // each listener's waiting room bound; 0: listener.MaxWaiting
+	noDialWatch    bool                    // tests: session.Env.NoDialWatch
+	noDialLook     bool                    // tests: session.Env.NoDialLook
 
 	mu        sync.Mutex                    // guards listeners, draining and cur for readers outside serve
 	listeners map[string]*listener.Listener // by listenerKey
