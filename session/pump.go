@@ -204,12 +204,9 @@ func (p *pump) failed(r pumpReport, err error, sd side) pumpReport {
 // splicing once a read fills it. It reports false when it stopped early
 // (EOF, error, kick: r says which).
 func (p *pump) forward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport) bool {
-	if isTLS(cmd.src) || isTLS(cmd.dst) {
-		return p.copyForward(cmd, srcAct, dstAct, r)
-	}
 	left := cmd.forward
-	srcRC, err1 := cmd.src.SyscallConn()
-	dstRC, err2 := cmd.dst.SyscallConn()
+	src, err1 := rawOrTLS(cmd.src)
+	dst, err2 := rawOrTLS(cmd.dst)
 	if err1 != nil || err2 != nil {
 		*r = p.failed(*r, errors.Join(err1, err2), p.srcSide())
 		return false
@@ -220,7 +217,7 @@ func (p *pump) forward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport
 			limit = int(left)
 		}
 		bp := bufPool.Get().(*[]byte)
-		n, err := p.readRaw(srcRC, (*bp)[:limit])
+		n, err := p.fwdRead(src, (*bp)[:limit])
 		if err != nil || n == 0 {
 			bufPool.Put(bp)
 			if err != nil {
@@ -232,7 +229,7 @@ func (p *pump) forward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport
 		}
 		now := p.s.env.Clock.Now().UnixNano()
 		srcAct.Store(now)
-		w, err := p.writeRaw(dstRC, dstAct, (*bp)[:n])
+		w, err := p.fwdWrite(dst, dstAct, (*bp)[:n])
 		bufPool.Put(bp)
 		r.moved += int64(w)
 		p.moved.Add(int64(w))
@@ -243,13 +240,42 @@ func (p *pump) forward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport
 		if left > 0 {
 			left -= int64(n)
 		}
-		if n == bufSize && left != 0 && p.s.env.Pipes != nil {
+		if n == bufSize && left != 0 && src.rc != nil && dst.rc != nil && p.s.env.Pipes != nil {
 			if pp, ok := p.s.env.Pipes.Get(); ok {
-				return p.splice(srcRC, dstRC, srcAct, dstAct, pp, left, r)
+				return p.splice(src.rc, dst.rc, srcAct, dstAct, pp, left, r)
 			}
 		}
 	}
 	return true
+}
+
+// fwdEnd is one side of a forward: a socket's descriptor (rc, which
+// splice can use), or a TLS end (tls: read and written through it).
+type fwdEnd struct {
+	rc  syscall.RawConn
+	tls *tlsConn
+}
+
+func rawOrTLS(c Conn) (fwdEnd, error) {
+	if t, ok := c.(*tlsConn); ok {
+		return fwdEnd{tls: t}, nil
+	}
+	rc, err := c.SyscallConn()
+	return fwdEnd{rc: rc}, err
+}
+
+func (p *pump) fwdRead(e fwdEnd, b []byte) (int, error) {
+	if e.tls != nil {
+		return p.read(e.tls, b)
+	}
+	return p.readRaw(e.rc, b)
+}
+
+func (p *pump) fwdWrite(e fwdEnd, act *atomic.Int64, b []byte) (int, error) {
+	if e.tls != nil {
+		return p.write(e.tls, act, b)
+	}
+	return p.writeRaw(e.rc, act, b)
 }
 
 // splice forwards through the kernel pipe pp, up to left bytes (-1: until
@@ -294,48 +320,6 @@ func (p *pump) splice(srcRC, dstRC syscall.RawConn, srcAct, dstAct *atomic.Int64
 		}
 	}
 	return true
-}
-
-// copyForward is forward through a TLS end: read, then write, through a
-// pooled buffer (TLS records are never spliced).
-func (p *pump) copyForward(cmd *pumpCmd, srcAct, dstAct *atomic.Int64, r *pumpReport) bool {
-	left := cmd.forward
-	for left != 0 {
-		limit := bufSize
-		if left > 0 && left < int64(limit) {
-			limit = int(left)
-		}
-		bp := bufPool.Get().(*[]byte)
-		n, err := p.read(cmd.src, (*bp)[:limit])
-		if err != nil || n == 0 {
-			bufPool.Put(bp)
-			if err != nil {
-				*r = p.failed(*r, err, p.srcSide())
-			} else {
-				r.eof = true
-			}
-			return false
-		}
-		srcAct.Store(p.s.env.Clock.Now().UnixNano())
-		w, err := p.write(cmd.dst, dstAct, (*bp)[:n])
-		bufPool.Put(bp)
-		r.moved += int64(w)
-		p.moved.Add(int64(w))
-		if err != nil {
-			*r = p.failed(*r, err, p.dstSide())
-			return false
-		}
-		if left > 0 {
-			left -= int64(n)
-		}
-	}
-	return true
-}
-
-// isTLS reports whether c is a TLS front end on the pumps.
-func isTLS(c Conn) bool {
-	_, ok := c.(*tlsConn)
-	return ok
 }
 
 // read reads once into b from c; 0 without an error is the end.

@@ -815,7 +815,10 @@ func TestTLSToServers(t *testing.T) {
 		return got
 	}
 	t.Run("verified", func(t *testing.T) {
-		p := startLB(t, httpConfig("", fmt.Sprintf("[backend.be.tls]\nca = %q\nsni = \"srv.example\"\n", caFile), srv("s", s.addr())))
+		// One loop: pools are per loop, and reuse is then the same on every run.
+		cfg := strings.Replace(httpConfig("", fmt.Sprintf("[backend.be.tls]\nca = %q\nsni = \"srv.example\"\n", caFile), srv("s", s.addr())),
+			"[global]\n", "[global]\nevent_loops = 1\n", 1)
+		p := startLB(t, cfg)
 		before := s.conns.Load()
 		for i := 0; i < 3; i++ {
 			if got := get(p.addr("fe"), "/x"); !strings.HasSuffix(got, "srv.example /x") {
