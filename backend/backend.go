@@ -98,6 +98,11 @@ type BackendCounters struct {
 	// NoServer counts Acquire calls refused with ErrNoServer. atomic:
 	// written by Acquire; read by the metrics collector.
 	NoServer atomic.Uint64
+	// BytesIn and BytesOut count the bytes of the backend's transactions
+	// (client to server, server to client), as their log lines do.
+	// atomic: written by the session at each transaction's end; read by
+	// the metrics collector.
+	BytesIn, BytesOut atomic.Uint64
 	// Retries counts connect retries on the same server (HAProxy's
 	// "wretr"). atomic: written by the session; read by the metrics
 	// collector.

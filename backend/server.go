@@ -68,6 +68,10 @@ type ServerCounters struct {
 	// ConnectErrors counts failed connects reported by the session.
 	// atomic: written by ConnFailed; read by the metrics collector.
 	ConnectErrors atomic.Uint64
+	// BytesIn and BytesOut count the bytes of the transactions that went
+	// to this server, as their log lines do. atomic: written by the
+	// session at each transaction's end; read by the metrics collector.
+	BytesIn, BytesOut atomic.Uint64
 	// QueueCurrent is the number of waiters in this server's own queue
 	// (hash policies only; the others queue on the backend). atomic: written
 	// under Backend.mu; read by the metrics collector.

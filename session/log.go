@@ -45,6 +45,13 @@ func (s *Session) logTxn() {
 	}
 	if t.target != nil && (connected || t.srv != nil || t.cs != csNone) {
 		bc := t.target.BE.Counters()
+		bc.BytesIn.Add(uint64(in))
+		bc.BytesOut.Add(uint64(out))
+		if t.bsrv != nil {
+			sc := t.bsrv.Counters()
+			sc.BytesIn.Add(uint64(in))
+			sc.BytesOut.Add(uint64(out))
+		}
 		if http && connected {
 			bc.HTTPRequests.Add(1)
 			if t.status > 0 {

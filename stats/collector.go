@@ -30,28 +30,29 @@ type Collector struct {
 	now func() time.Time
 
 	// One descriptor per family, by level.
-	processStart, processUptime, processBuildInfo                 *prometheus.Desc
-	processCurConns, processMaxConns, processConnsTotal           *prometheus.Desc
-	processIdleServerConns                                        *prometheus.Desc
-	processWaitingConns, processShedConns                         *prometheus.Desc
-	frontendCur, frontendLimit, frontendTotal                     *prometheus.Desc
-	frontendBytesIn, frontendBytesOut                             *prometheus.Desc
-	frontendHTTPRequests, frontendHTTPResponses                   *prometheus.Desc
-	processTLSActive, processTLSWaiting                           *prometheus.Desc
-	frontendTLSHandshakes, frontendTLSResumed, frontendTLSFail    *prometheus.Desc
-	backendHTTPRequests, backendHTTPResponses                     *prometheus.Desc
-	serverHTTPResponses                                           *prometheus.Desc
-	backendStatus, backendCur, backendTotal                       *prometheus.Desc
-	backendQueueCur, backendQueueMax                              *prometheus.Desc
-	backendConnErrors, backendRetries, backendRedispatches        *prometheus.Desc
-	backendQueueFull, backendNoServer, backendDowns               *prometheus.Desc
-	backendActive, backendBackup, backendWeight                   *prometheus.Desc
-	backendTimes                                                  [numTimers]*prometheus.Desc
-	serverStatus, serverWeight, serverCur, serverLimit            *prometheus.Desc
-	serverTotal, serverConnErrors, serverQueueCur, serverQueueMax *prometheus.Desc
-	serverCheckStatus, serverCheckFailures, serverCheckDowns      *prometheus.Desc
-	serverLastChange                                              *prometheus.Desc
-	serverTimes                                                   [numTimers]*prometheus.Desc
+	processStart, processUptime, processBuildInfo                  *prometheus.Desc
+	processCurConns, processMaxConns, processConnsTotal            *prometheus.Desc
+	processIdleServerConns                                         *prometheus.Desc
+	processWaitingConns, processShedConns                          *prometheus.Desc
+	frontendCur, frontendLimit, frontendTotal                      *prometheus.Desc
+	frontendBytesIn, frontendBytesOut                              *prometheus.Desc
+	frontendHTTPRequests, frontendHTTPResponses                    *prometheus.Desc
+	processTLSActive, processTLSWaiting                            *prometheus.Desc
+	frontendTLSHandshakes, frontendTLSResumed, frontendTLSFail     *prometheus.Desc
+	backendHTTPRequests, backendHTTPResponses                      *prometheus.Desc
+	serverHTTPResponses                                            *prometheus.Desc
+	backendStatus, backendCur, backendTotal                        *prometheus.Desc
+	backendQueueCur, backendQueueMax                               *prometheus.Desc
+	backendConnErrors, backendRetries, backendRedispatches         *prometheus.Desc
+	backendQueueFull, backendNoServer, backendDowns                *prometheus.Desc
+	backendActive, backendBackup, backendWeight                    *prometheus.Desc
+	backendTimes                                                   [numTimers]*prometheus.Desc
+	serverStatus, serverWeight, serverCur, serverLimit             *prometheus.Desc
+	serverTotal, serverConnErrors, serverQueueCur, serverQueueMax  *prometheus.Desc
+	backendBytesIn, backendBytesOut, serverBytesIn, serverBytesOut *prometheus.Desc
+	serverCheckStatus, serverCheckFailures, serverCheckDowns       *prometheus.Desc
+	serverLastChange                                               *prometheus.Desc
+	serverTimes                                                    [numTimers]*prometheus.Desc
 }
 
 // The timer histograms, in the order of the desc arrays.
@@ -159,6 +160,10 @@ func NewCollector(src Source) *Collector {
 		serverCur:           d("server_current_sessions", "Number of sessions holding a slot on the server.", server),
 		serverLimit:         d("server_limit_sessions", "Limit on sessions (server maxconn); 0 means unlimited.", server),
 		serverTotal:         d("server_sessions_total", "Total number of slots granted on the server.", server),
+		serverBytesIn:       d("server_bytes_in_total", "Total number of request bytes of the transactions sent to the server (as in their log lines).", server),
+		serverBytesOut:      d("server_bytes_out_total", "Total number of response bytes of the transactions sent to the server (as in their log lines).", server),
+		backendBytesIn:      d("backend_bytes_in_total", "Total number of request bytes of the backend's transactions (as in their log lines).", proxy),
+		backendBytesOut:     d("backend_bytes_out_total", "Total number of response bytes of the backend's transactions (as in their log lines).", proxy),
 		serverConnErrors:    d("server_connection_errors_total", "Total number of failed connects to the server.", server),
 		serverQueueCur:      d("server_current_queue", "Number of sessions waiting in the server's own queue (hash balancing).", server),
 		serverQueueMax:      d("server_max_queue", "Highest number of sessions seen in the server's own queue.", server),
@@ -192,6 +197,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.backendActive, c.backendBackup, c.backendWeight,
 		c.serverStatus, c.serverWeight, c.serverCur, c.serverLimit,
 		c.serverTotal, c.serverConnErrors, c.serverQueueCur, c.serverQueueMax,
+		c.backendBytesIn, c.backendBytesOut, c.serverBytesIn, c.serverBytesOut,
 		c.serverCheckStatus, c.serverCheckFailures, c.serverCheckDowns, c.serverLastChange,
 	} {
 		ch <- d
@@ -262,6 +268,8 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 	gauge(ch, c.backendStatus, 1-up, name, "DOWN")
 	gauge(ch, c.backendCur, float64(t.current), name)
 	counter(ch, c.backendTotal, float64(bc.SessionsTotal.Load()), name)
+	counter(ch, c.backendBytesIn, float64(bc.BytesIn.Load()), name)
+	counter(ch, c.backendBytesOut, float64(bc.BytesOut.Load()), name)
 	gauge(ch, c.backendQueueCur, float64(bc.QueueCurrent.Load()), name)
 	gauge(ch, c.backendQueueMax, float64(bc.QueueMax.Load()), name)
 	counter(ch, c.backendConnErrors, float64(bc.ConnectErrors.Load()), name)
@@ -295,6 +303,8 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 		gauge(ch, c.serverCur, float64(s.Current()), name, sn)
 		gauge(ch, c.serverLimit, float64(s.MaxConn()), name, sn)
 		counter(ch, c.serverTotal, float64(sc.SessionsTotal.Load()), name, sn)
+		counter(ch, c.serverBytesIn, float64(sc.BytesIn.Load()), name, sn)
+		counter(ch, c.serverBytesOut, float64(sc.BytesOut.Load()), name, sn)
 		counter(ch, c.serverConnErrors, float64(sc.ConnectErrors.Load()), name, sn)
 		gauge(ch, c.serverQueueCur, float64(sc.QueueCurrent.Load()), name, sn)
 		gauge(ch, c.serverQueueMax, float64(sc.QueueMax.Load()), name, sn)
