@@ -304,6 +304,14 @@ func checkReason(st CheckStatus, err error) string {
 		return "Layer4 timeout"
 	case CheckSockErr:
 		return fmt.Sprintf("Socket error, info: %q", errString(err))
+	case CheckL7OK:
+		return "Layer7 check passed"
+	case CheckL7STS:
+		return fmt.Sprintf("Layer7 wrong status, info: %q", errString(err))
+	case CheckL7RSP:
+		return fmt.Sprintf("Layer7 invalid response, info: %q", errString(err))
+	case CheckL7TOUT:
+		return "Layer7 timeout"
 	}
 	return fmt.Sprintf("Layer4 connection problem, info: %q", errString(err))
 }

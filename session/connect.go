@@ -27,6 +27,7 @@ const maxTurnAround = time.Second
 
 // connect starts getting the transaction a server connection.
 func (s *Session) connect() {
+	s.t.asked = true
 	s.acquire()
 }
 

@@ -43,7 +43,7 @@ func (s *Session) logTxn() {
 	if !http {
 		total = now - s.accepted
 	}
-	if t.target != nil && (connected || t.srv != nil || t.cs != csNone) {
+	if t.target != nil && t.asked {
 		bc := t.target.BE.Counters()
 		bc.BytesIn.Add(uint64(in))
 		bc.BytesOut.Add(uint64(out))
@@ -71,7 +71,7 @@ func (s *Session) logTxn() {
 	}
 	ms := func(d int64) int64 { return d / int64(time.Millisecond) }
 	tw, tc := int64(-1), int64(-1)
-	if t.cs != csNone || t.tw > 0 || connected {
+	if t.asked {
 		tw = ms(t.tw)
 	}
 	if connected {

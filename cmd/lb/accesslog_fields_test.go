@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -80,5 +81,15 @@ address = "` + slow.addr() + `"
 		if want.term == "sH" && l["Tr"] != -1.0 {
 			t.Errorf("504: Tr = %v; want -1 (no response head)", l["Tr"])
 		}
+		if ts, _ := l["time"].(string); !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}(Z|[+-]\d\d:\d\d)$`).MatchString(ts) {
+			t.Errorf("%s: time %q; want RFC 3339 with milliseconds", want.target, ts)
+		}
+	}
+	// A request refused before any server was asked for: the phases never
+	// reached are -1.
+	rawExchange(t, p.addr("fe"), "GET /refused HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 300*time.Millisecond)
+	l := p.waitLog(t, func(m map[string]any) bool { return m["status"] == 400.0 })
+	if l["Tw"] != -1.0 || l["Tc"] != -1.0 || l["Tr"] != -1.0 || l["server"] != "<NOSRV>" {
+		t.Errorf("400: Tw %v Tc %v Tr %v server %v; want -1 -1 -1 <NOSRV>", l["Tw"], l["Tc"], l["Tr"], l["server"])
 	}
 }

@@ -471,6 +471,29 @@ func TestHTTPHealthCheck(t *testing.T) {
 	if got := get(t, "http://"+p.addr("fe")+"/"); got != "a" {
 		t.Errorf("a back: %q; want a", got)
 	}
+	// The state changes are logged with their own check's words, each
+	// key once.
+	var down, up string
+	for _, line := range strings.Split(p.stderr.String(), "\n") {
+		if !strings.Contains(line, `"event":"server_state"`) || !strings.Contains(line, `"server":"a"`) {
+			continue
+		}
+		if n := strings.Count(line, `"backend":`); n != 1 {
+			t.Errorf("%d backend keys in %s", n, line)
+		}
+		switch {
+		case strings.Contains(line, `"to":"DOWN"`):
+			down = line
+		case strings.Contains(line, `"to":"UP"`) && strings.Contains(line, `"from":"DOWN"`):
+			up = line
+		}
+	}
+	if !strings.Contains(down, `"check_status":"L7STS"`) || !strings.Contains(down, `Layer7 wrong status`) {
+		t.Errorf("DOWN line: %s", down)
+	}
+	if !strings.Contains(up, `"check_status":"L7OK"`) || !strings.Contains(up, `"reason":"Layer7 check passed"`) {
+		t.Errorf("UP line: %s", up)
+	}
 }
 
 // TestHTTPRules: request and response rules, and routing on a header.

@@ -11,6 +11,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/rs/zerolog"
 	"io"
 	"os"
 	"os/signal"
@@ -21,6 +22,12 @@ import (
 
 	"github.com/lb-proxy/lb/session"
 )
+
+func init() {
+	// RFC 3339 with milliseconds in every log line (access and service):
+	// log pipelines order and join on it.
+	zerolog.TimeFieldFormat = "2006-01-02T15:04:05.000Z07:00"
+}
 
 func main() {
 	sig := make(chan os.Signal, 4)

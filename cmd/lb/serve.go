@@ -227,7 +227,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 	tlsClients := map[string]*tls.Config{}
 	for _, name := range sortedKeys(cfg.Backends) {
 		opts := backend.Options{
-			Logger:   inst.log.With().Str("backend", name).Logger(),
+			Logger:   inst.log, // its lines name the backend themselves
 			MaxQueue: cfg.Global.MaxConn,
 		}
 		if t := cfg.Backends[name].TLS; t != nil {
