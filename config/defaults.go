@@ -60,6 +60,9 @@ func applyDefaults(c *Config) {
 	s := c.src
 	unset := func(path string) bool { return !s.isSet(path) }
 
+	if unset("admin.pprof") {
+		c.Admin.Pprof = true
+	}
 	g := &c.Global
 	if unset("global.maxconn") {
 		g.MaxConn = defaultMaxConn

@@ -51,6 +51,19 @@ type Admin struct {
 	// API calls must present. Required when Bind is not a loopback address;
 	// optional (but then enforced) otherwise. Default "".
 	TokenFile string `toml:"token_file"`
+	// Hosts are the names clients may reach the admin listener by (its
+	// Host field), besides "localhost" and IP addresses: a request for any
+	// other name is refused, so that a web page whose name resolves to a
+	// loopback address (DNS rebinding) cannot drive the runtime API.
+	// Default none.
+	Hosts []string `toml:"hosts"`
+	// Pprof serves Go's profiler under /debug/pprof/ (token-protected
+	// whenever a token is configured). Default true.
+	Pprof bool `toml:"pprof"`
+
+	// Token is TokenFile's content, read by validation (a reload reads it
+	// again). Not a key.
+	Token string `toml:"-"`
 }
 
 // Mode is a proxy mode.

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"os"
 	"time"
 
 	"cmp"
@@ -62,6 +63,22 @@ func (c *Config) validate(r *report) {
 		bind("admin.bind", c.Admin.Bind)
 		if _, _, err := net.SplitHostPort(c.Admin.Bind); err == nil && c.Admin.TokenFile == "" && !LoopbackAddr(c.Admin.Bind) {
 			r.add("admin.token_file", "required when admin.bind (%s) is not a loopback address: the runtime API must not be open to the network", c.Admin.Bind)
+		}
+		if f := c.Admin.TokenFile; f != "" {
+			b, err := os.ReadFile(r.resolve("admin.token_file", f))
+			switch tok := strings.TrimSpace(string(b)); {
+			case err != nil:
+				r.add("admin.token_file", "%v", err)
+			case tok == "":
+				r.add("admin.token_file", "%s is empty: write the bearer token in it", f)
+			default:
+				c.Admin.Token = tok
+			}
+		}
+		for i, h := range c.Admin.Hosts {
+			if h == "" || strings.ContainsAny(h, ":/ ") {
+				r.add(indexKey("admin.hosts", i), "invalid host name %q (a name, without a port)", h)
+			}
 		}
 	}
 

@@ -2,11 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
 	"strings"
 	"time"
 
@@ -81,14 +81,7 @@ func (inst *instance) startAdmin(cfg config.Admin) (*admin, error) {
 	if cfg.Bind == "" {
 		return nil, nil
 	}
-	token := ""
-	if cfg.TokenFile != "" {
-		b, err := os.ReadFile(cfg.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("admin.token_file: %w", err)
-		}
-		token = strings.TrimSpace(string(b))
-	}
+	token := cfg.Token // read by the configuration's validation
 	src := statsSource{inst}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(stats.NewCollector(src), collectors.NewGoCollector(),
@@ -99,15 +92,18 @@ func (inst *instance) startAdmin(cfg config.Admin) (*admin, error) {
 	// or token-protected): go tool pprof http://ADMIN/debug/pprof/heap
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if cfg.Pprof {
+		prof := func(f http.HandlerFunc) http.Handler { return bearer(token, f) }
+		mux.Handle("/debug/pprof/", prof(pprof.Index))
+		mux.Handle("/debug/pprof/profile", prof(pprof.Profile))
+		mux.Handle("/debug/pprof/symbol", prof(pprof.Symbol))
+		mux.Handle("/debug/pprof/trace", prof(pprof.Trace))
+	}
 	ln, err := net.Listen("tcp", cfg.Bind)
 	if err != nil {
 		return nil, fmt.Errorf("admin.bind: %w", err)
 	}
-	a := &admin{cfg: cfg, addr: ln.Addr().String(), done: make(chan struct{}), srv: &http.Server{Handler: mux,
+	a := &admin{cfg: cfg, addr: ln.Addr().String(), done: make(chan struct{}), srv: &http.Server{Handler: hostCheck(cfg.Hosts, mux),
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: time.Minute}}
 	go func() { defer close(a.done); _ = a.srv.Serve(ln) }() // owned by instance; stopped by stop
@@ -133,4 +129,42 @@ func (inst *instance) adminAddr() string {
 		return ""
 	}
 	return inst.admin.addr
+}
+
+// bearer serves f only to requests that carry the token (every request,
+// reads too: profiles show the process's memory and code), when there is
+// one.
+func bearer(token string, f http.HandlerFunc) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token != "" && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="lb admin"`)
+			http.Error(w, "missing or wrong bearer token", http.StatusUnauthorized)
+			return
+		}
+		f(w, r)
+	})
+}
+
+// hostCheck refuses requests for a name that is not the admin listener's:
+// an IP address, "localhost" and the configured hosts pass. A page of
+// another site whose name resolves to a loopback address (DNS rebinding)
+// carries its own name, and is refused.
+func hostCheck(hosts []string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
+		ok := net.ParseIP(host) != nil || strings.EqualFold(host, "localhost")
+		for _, h := range hosts {
+			ok = ok || strings.EqualFold(host, h)
+		}
+		if !ok {
+			http.Error(w, "unknown host: this is lb's admin listener (admin.hosts lists the names it answers to)", http.StatusMisdirectedRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

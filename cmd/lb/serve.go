@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -181,7 +182,7 @@ func (inst *instance) reload() error {
 		g.retire(0, inst.log)
 		return err
 	}
-	if inst.admin == nil || inst.admin.cfg != cfg.Admin {
+	if inst.admin == nil || !reflect.DeepEqual(inst.admin.cfg, cfg.Admin) {
 		// The admin listener moved or changed: restart it (the data plane
 		// already runs the new configuration either way).
 		inst.admin.stop()
