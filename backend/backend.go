@@ -51,7 +51,11 @@ type Backend struct {
 	// ones. Owned by mu and copy-on-write: AddServer and RemoveServer
 	// replace the slices, never edit them, and publish servers in list for
 	// the readers that do not lock.
-	servers   []*Server
+	servers []*Server
+	// runtime is what the runtime API changed (weights, added and removed
+	// servers), for the next generation to keep (InheritState). Guarded by
+	// mu.
+	runtime   runtimeChanges
 	actives   []*Server
 	backups   []*Server
 	list      atomic.Pointer[[]*Server] // the current servers; read without mu

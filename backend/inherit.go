@@ -1,12 +1,21 @@
 package backend
 
-// InheritState carries server state across a reload: every server of b that
-// also exists in prev (same name and address) takes prev's admin state
-// (ready, drain, maint) and, when both generations run health checks, its
-// health (UP stays UP without waiting for `rise` checks, DOWN stays DOWN
-// until `rise` checks pass). Weights come from the new configuration.
+import (
+	"maps"
+
+	"github.com/lb-proxy/lb/config"
+)
+
+// InheritState carries server state across a reload. First prev's runtime
+// API changes (weights, added and removed servers) are kept where the file
+// did not change the server they touch (oldFile and newFile are this
+// backend's section in the previous and the new configuration; see
+// runtime.go). Then every server of b that also exists in prev (same name
+// and address) takes prev's admin state (ready, drain, maint) and, when
+// both generations run health checks, its health (UP stays UP without
+// waiting for `rise` checks, DOWN stays DOWN until `rise` checks pass).
 // Call it before Start. Safe for concurrent use with prev's traffic.
-func (b *Backend) InheritState(prev *Backend) {
+func (b *Backend) InheritState(prev *Backend, oldFile, newFile *config.Backend) {
 	if prev == nil {
 		return
 	}
@@ -15,10 +24,13 @@ func (b *Backend) InheritState(prev *Backend) {
 	for _, s := range prev.servers {
 		byName[s.name] = s
 	}
+	rt := runtimeChanges{weights: maps.Clone(prev.runtime.weights), added: maps.Clone(prev.runtime.added),
+		removed: maps.Clone(prev.runtime.removed)}
 	prev.mu.Unlock()
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.inheritRuntime(&rt, oldFile, newFile)
 	for _, s := range b.servers {
 		p := byName[s.name]
 		if p == nil || p.addr != s.addr {

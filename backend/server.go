@@ -196,7 +196,10 @@ func (s *Server) SetAdmin(a Admin) {
 // removed (RemoveServer). Safe for concurrent use.
 func (s *Server) SetWeight(w int) {
 	w = min(max(w, 0), maxWeight)
-	s.change("weight set", func() { s.weight.Store(int32(w)) })
+	s.change("weight set", func() {
+		s.weight.Store(int32(w))
+		s.b.runtime.noteWeight(s.name, w)
+	})
 }
 
 // change is an admin change to s: f runs under the backend's lock (unless s

@@ -99,6 +99,7 @@ func (b *Backend) AddServer(cfg *config.Server) (*Server, error) {
 	}
 	s.stampLocked(time.Now())
 	b.setServersLocked(append(slices.Clip(b.servers), s))
+	b.runtime.noteAdded(cfg)
 	ev := b.changedLocked(s, s.State(), "added")
 	ready, _ := b.dispatchLocked(nil)
 	b.mu.Unlock()
@@ -144,6 +145,7 @@ func (b *Backend) RemoveServer(name string) error {
 	}
 	s.removed.Store(true)
 	b.setServersLocked(slices.Delete(slices.Clone(b.servers), i, i+1))
+	b.runtime.noteRemoved(name)
 	b.mu.Unlock()
 
 	b.log.Info().Str("event", "server_removed").Str("backend", b.name).Str("server", name).

@@ -241,7 +241,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			return nil, err
 		}
 		if prev != nil && prev.backends[name] != nil {
-			be.InheritState(prev.backends[name])
+			be.InheritState(prev.backends[name], prev.cfg.Backends[name], cfg.Backends[name])
 		}
 		be.Start()
 		g.backends[name] = be
