@@ -58,6 +58,12 @@ func AppendRequestHead(out []byte, cfg *Config, t *Txn, buf []byte) []byte {
 		out = append(out, proto(cfg)...)
 		out = append(out, "\r\n"...)
 	}
+	if cfg.RequestIDHeader != "" && !t.clientID && len(t.requestID) > 0 {
+		out = append(out, cfg.RequestIDHeader...)
+		out = append(out, ": "...)
+		out = append(out, t.requestID...)
+		out = append(out, "\r\n"...)
+	}
 	return append(out, "\r\n"...)
 }
 

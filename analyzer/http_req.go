@@ -30,6 +30,10 @@ type Config struct {
 	// Proto is the scheme clients use ("http"), for X-Forwarded-Proto and
 	// Forwarded.
 	Proto string
+	// RequestIDHeader, when set, names the field that carries the request
+	// ID to the server (HAProxy's unique-id-header): the client's own when
+	// it sent one, else the one lb made (Txn.RequestID).
+	RequestIDHeader string
 }
 
 // KeyKind is what a balance hash key is computed from.
@@ -104,6 +108,16 @@ func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64) Verdict {
 	r := &t.Req
 	t.methodLen = uint8(copy(t.method[:], r.Method))
 	t.target = append(t.target[:0], r.Target...)
+	t.host = copyBounded(t.host, r.Host)
+	for _, f := range r.Headers {
+		switch {
+		case equalFold(f.Name, "user-agent"):
+			t.userAgent = copyBounded(t.userAgent, f.Value)
+		case cfg.RequestIDHeader != "" && equalFold(f.Name, cfg.RequestIDHeader) && validRequestID(f.Value):
+			t.requestID = append(t.requestID[:0], f.Value...)
+			t.clientID = true
+		}
+	}
 	t.ReqKeepAlive, t.Upgrade, t.HTTP10 = r.KeepAlive, r.Upgrade, r.Proto == HTTP10
 	if cfg.MaxBody > 0 && r.ContentLength > cfg.MaxBody {
 		// RFC 9110 15.5.14; with Expect: 100-continue the body is never
@@ -292,4 +306,18 @@ func indexOf(b []byte, s string) int {
 		}
 	}
 	return -1
+}
+
+// validRequestID accepts a client's request ID: 1 to 128 visible ASCII
+// characters (anything else is replaced by one lb makes).
+func validRequestID(v []byte) bool {
+	if len(v) == 0 || len(v) > 128 {
+		return false
+	}
+	for _, c := range v {
+		if c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -83,6 +83,43 @@ type Plan struct {
 	method    [16]byte
 	methodLen uint8
 	location  []byte // a scheme redirect's Location, made by http_lb_req
+
+	// For the access log, copied by http_lb_req (the head's bytes do not
+	// outlive the transaction's input): the Host (at most maxLogField
+	// bytes), the User-Agent (idem) and the request ID (the client's, in
+	// Config.RequestIDHeader, else made by lb; see SetRequestID).
+	host, userAgent []byte
+	requestID       []byte
+	clientID        bool // requestID came from the client
+}
+
+// maxLogField bounds the request fields the access log copies.
+const maxLogField = 256
+
+// Host, UserAgent and RequestID return the access log's copies (valid
+// until Reset).
+func (t *Txn) Host() []byte      { return t.host }
+func (t *Txn) UserAgent() []byte { return t.userAgent }
+func (t *Txn) RequestID() []byte { return t.requestID }
+
+// RequestIDBuf returns the request ID's buffer, emptied, for SetRequestID
+// (no allocation once it has grown).
+func (t *Txn) RequestIDBuf() []byte { return t.requestID[:0] }
+
+// SetRequestID sets the ID lb made for this request (before http_lb_req;
+// a client's own, in Config.RequestIDHeader, replaces it), typically
+// appended to RequestIDBuf.
+func (t *Txn) SetRequestID(id []byte) {
+	t.requestID = id
+	t.clientID = false
+}
+
+// copyBounded copies at most maxLogField bytes of b into dst.
+func copyBounded(dst, b []byte) []byte {
+	if len(b) > maxLogField {
+		b = b[:maxLogField]
+	}
+	return append(dst[:0], b...)
 }
 
 // Reset prepares t for a new transaction, in place, keeping the capacity
@@ -91,9 +128,11 @@ func (t *Txn) Reset() {
 	t.Req.Reset()
 	t.Res.Reset()
 	t.ReqBody, t.ResBody = t.ReqBody.reset(), t.ResBody.reset()
+	// The Plan's buffers keep their capacity (no allocation per request).
+	loc, host, ua, id := t.location[:0], t.host[:0], t.userAgent[:0], t.requestID[:0]
 	t.Plan = Plan{Route: -1, ResDeny: -1}
+	t.location, t.host, t.userAgent, t.requestID = loc, host, ua, id
 	t.target = t.target[:0]
-	t.location = t.location[:0]
 }
 
 // Method returns the request's method (a copy; at most 16 bytes are kept),

@@ -165,6 +165,12 @@ type Frontend struct {
 	ForwardedFor bool `toml:"forwarded_for"`
 	// ForwardedProto adds "X-Forwarded-Proto: http|https". Default true.
 	ForwardedProto bool `toml:"forwarded_proto"`
+	// RequestIDHeader (HTTP) names the field that carries each request's
+	// ID to the server (HAProxy's unique-id-header), e.g. "X-Request-ID":
+	// the client's own when it sent a valid one, else the one lb made. Every
+	// request's ID is logged (request_id) either way. Default "" (not
+	// forwarded).
+	RequestIDHeader string `toml:"request_id_header"`
 	// Forwarded adds the RFC 7239 "Forwarded: for=...;proto=..." field.
 	// Default false.
 	Forwarded bool `toml:"forwarded"`

@@ -147,6 +147,9 @@ func (c *Config) validate(r *report) {
 			checkMatch(r, rp, rt.PathPrefix, rt.Header, rt.HeaderValue)
 		}
 		checkLimits(r, p, f)
+		if h := f.RequestIDHeader; h != "" && (!isToken(h) || f.Mode == ModeTCP) {
+			r.add(p+".request_id_header", "must be a field name, in an http-mode frontend; got %q", h)
+		}
 		checkBodyMinRate(r, p+".http_body_min_rate", f.HTTPBodyMinRate)
 		if f.Mode == ModeTCP && (len(f.HTTPRequest) > 0 || len(f.HTTPResponse) > 0) {
 			r.add(p+".http_request", "http rules apply only in http mode; this frontend is in tcp mode")

@@ -2,9 +2,12 @@ package session
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"github.com/lb-proxy/lb/backend"
 	"golang.org/x/sys/unix"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -178,3 +181,23 @@ func (e *Env) Wait() { e.active.Wait() }
 
 // Current returns the number of sessions in progress.
 func (e *Env) Current() int64 { return e.current.Load() }
+
+// requestID appends a new request ID to b: the process's random prefix and
+// a counter, in hex (unique within the process, unlikely to repeat across
+// processes; HAProxy's unique-id).
+func (e *Env) requestID(b []byte) []byte {
+	n := requestSeq.Add(1)
+	b = append(b, requestPrefix[:]...)
+	b = append(b, '-')
+	return strconv.AppendUint(b, n, 16)
+}
+
+var (
+	requestSeq    atomic.Uint64
+	requestPrefix = func() (p [12]byte) {
+		var r [6]byte
+		_, _ = rand.Read(r[:])
+		hex.Encode(p[:], r[:])
+		return p
+	}()
+)

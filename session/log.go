@@ -78,9 +78,10 @@ func (s *Session) logTxn() {
 		tc = ms(t.tc)
 	}
 	if s.clientStr == "" {
-		s.clientStr = s.client.String() // once per session
+		s.clientStr = s.client.Addr().Unmap().String() // once per session
 	}
-	ev.Str("client", s.clientStr).
+	ev.Str("client_ip", s.clientStr).
+		Int("client_port", int(s.client.Port())).
 		Str("frontend", s.fe.Name).
 		Str("mode", string(s.fe.Mode))
 	if t.target != nil {
@@ -105,7 +106,18 @@ func (s *Session) logTxn() {
 		if t.a.HeadAt != 0 {
 			trq = ms(t.a.HeadAt - t.tStart)
 		}
-		ev.Bytes("method", t.a.Method()).
+		if t.a.HeadAt != 0 {
+			v := "1.1"
+			if t.a.HTTP10 {
+				v = "1.0"
+			}
+			ev.Str("http_version", v).Bytes("host", t.a.Host())
+			if ua := t.a.UserAgent(); len(ua) > 0 {
+				ev.Bytes("user_agent", ua)
+			}
+		}
+		ev.Bytes("request_id", t.a.RequestID()).
+			Bytes("method", t.a.Method()).
 			Int("status", t.status).
 			Int64("TR", trq).
 			Int64("Tw", tw).

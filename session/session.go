@@ -18,7 +18,8 @@ type Session struct {
 	fe     *Frontend      // immutable
 	env    *Env           // immutable (fe.Env)
 	client netip.AddrPort // immutable: the client's address as accepted
-	// clientStr is client as the log writes it, made at the first line.
+	// clientStr is the client's IP address as the log writes it, made at
+	// the first line.
 	clientStr string
 	accepted  int64 // immutable: unix ns
 	// release returns the listener's connection slots; finish calls it.
@@ -253,6 +254,7 @@ func (s *Session) newTxn() {
 	switch {
 	case s.fe.Mode == config.ModeHTTP:
 		s.req.an = analyzer.AnHTTPLBReq
+		t.a.SetRequestID(s.env.requestID(t.a.RequestIDBuf()))
 	case s.fe.SNIRoutes != nil:
 		s.req.an = analyzer.AnTCPInspectReq
 	}

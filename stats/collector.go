@@ -37,7 +37,7 @@ type Collector struct {
 	frontendCur, frontendLimit, frontendTotal                      *prometheus.Desc
 	frontendBytesIn, frontendBytesOut                              *prometheus.Desc
 	frontendHTTPRequests, frontendHTTPResponses                    *prometheus.Desc
-	processTLSActive, processTLSWaiting                            *prometheus.Desc
+	processTLSActive, processTLSWaiting, processDroppedLogs        *prometheus.Desc
 	frontendTLSHandshakes, frontendTLSResumed, frontendTLSFail     *prometheus.Desc
 	backendHTTPRequests, backendHTTPResponses                      *prometheus.Desc
 	serverHTTPResponses                                            *prometheus.Desc
@@ -123,6 +123,7 @@ func NewCollector(src Source) *Collector {
 		processShedConns:       d("process_shed_connections_total", "Total client connections closed at once because the waiting room above maxconn was full.", nil),
 
 		processTLSActive:      d("process_tls_handshakes_current", "Number of TLS handshakes in progress.", nil),
+		processDroppedLogs:    d("process_dropped_logs_total", "Total number of access-log lines dropped because the destination could not keep up.", nil),
 		processTLSWaiting:     d("process_tls_handshakes_waiting", "Number of TLS handshakes waiting for a handshake slot (one per CPU) to compute.", nil),
 		frontendTLSHandshakes: d("frontend_tls_handshakes_total", "Total number of completed TLS handshakes (TLS frontends).", proxy),
 		frontendTLSResumed:    d("frontend_tls_resumed_total", "Total number of TLS handshakes that resumed a session (TLS frontends).", proxy),
@@ -188,7 +189,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.processWaitingConns, c.processShedConns,
 		c.frontendCur, c.frontendLimit, c.frontendTotal, c.frontendBytesIn, c.frontendBytesOut,
 		c.frontendHTTPRequests, c.frontendHTTPResponses,
-		c.processTLSActive, c.processTLSWaiting,
+		c.processTLSActive, c.processTLSWaiting, c.processDroppedLogs,
 		c.frontendTLSHandshakes, c.frontendTLSResumed, c.frontendTLSFail,
 		c.backendHTTPRequests, c.backendHTTPResponses, c.serverHTTPResponses,
 		c.backendStatus, c.backendCur, c.backendTotal, c.backendQueueCur, c.backendQueueMax,
@@ -227,6 +228,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(ch, c.processShedConns, float64(p.ShedConnections))
 	gauge(ch, c.processTLSActive, float64(p.TLSHandshakesActive))
 	gauge(ch, c.processTLSWaiting, float64(p.TLSHandshakesWaiting))
+	counter(ch, c.processDroppedLogs, float64(p.DroppedLogs))
 
 	for _, f := range c.src.Frontends() {
 		gauge(ch, c.frontendCur, float64(f.CurrentSessions), f.Name)

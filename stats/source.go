@@ -58,6 +58,9 @@ type Process struct {
 	// TLSHandshakesWaiting, of those, the ones waiting for one of the
 	// process's handshake slots to compute.
 	TLSHandshakesActive, TLSHandshakesWaiting int64
+	// DroppedLogs counts access-log lines dropped because the log writer's
+	// buffer was full (the destination could not keep up).
+	DroppedLogs int64
 }
 
 // Frontend is one frontend's figures, a snapshot of values read by the

@@ -70,7 +70,7 @@ address = "` + slow.addr() + `"
 		if l["status"] != want.status || l["term"] != want.term || l["server"] != want.server {
 			t.Errorf("%s: status %v term %v server %v; want %v %s %s", want.target, l["status"], l["term"], l["server"], want.status, want.term, want.server)
 		}
-		for _, k := range []string{"client", "frontend", "backend", "TR", "Tw", "Tc", "Tr", "Ta", "Tt", "bytes_in", "bytes_out", "retries", "method"} {
+		for _, k := range []string{"client_ip", "client_port", "frontend", "backend", "TR", "Tw", "Tc", "Tr", "Ta", "Tt", "bytes_in", "bytes_out", "retries", "method"} {
 			if _, ok := l[k]; !ok {
 				t.Errorf("%s: log line lacks %s: %v", want.target, k, l)
 			}
@@ -91,5 +91,35 @@ address = "` + slow.addr() + `"
 	l := p.waitLog(t, func(m map[string]any) bool { return m["status"] == 400.0 })
 	if l["Tw"] != -1.0 || l["Tc"] != -1.0 || l["Tr"] != -1.0 || l["server"] != "<NOSRV>" {
 		t.Errorf("400: Tw %v Tc %v Tr %v server %v; want -1 -1 -1 <NOSRV>", l["Tw"], l["Tc"], l["Tr"], l["server"])
+	}
+}
+
+// TestAccessLogPipelineFields: each HTTP line carries the client's IP and
+// port apart, the HTTP version, Host, a bounded User-Agent and a request
+// ID; with request_id_header the ID goes to the server (lb's own, or the
+// client's when it sent one, which the log then shows).
+func TestAccessLogPipelineFields(t *testing.T) {
+	hb := startHTTPBackend(t, func(r *http.Request, _ []byte) string { return ok("id=" + r.Header.Get("X-Request-ID")) })
+	p := startLB(t, httpConfig("request_id_header = \"X-Request-ID\"\n", "", srv("s", hb.addr())))
+	long := strings.Repeat("u", 1000)
+	got, _ := rawExchange(t, p.addr("fe"), "GET /one HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: "+long+"\r\n\r\n"+
+		"GET /two HTTP/1.0\r\nHost: h\r\nX-Request-ID: client-id-1\r\nConnection: keep-alive\r\n\r\n", 300*time.Millisecond)
+	one := p.waitLog(t, func(m map[string]any) bool { return m["target"] == "/one" })
+	two := p.waitLog(t, func(m map[string]any) bool { return m["target"] == "/two" })
+	if one["client_ip"] != "127.0.0.1" || one["client_port"].(float64) <= 0 || one["http_version"] != "1.1" ||
+		one["host"] != "example.com:8080" || len(one["user_agent"].(string)) != 256 {
+		t.Errorf("first line: %v", one)
+	}
+	id, _ := one["request_id"].(string)
+	if len(id) < 13 || !strings.Contains(got, "id="+id) {
+		t.Errorf("request_id %q not what the server got: %q", id, clip(got))
+	}
+	if two["request_id"] != "client-id-1" || two["http_version"] != "1.0" || !strings.Contains(got, "id=client-id-1") {
+		t.Errorf("a client's own ID: log %v; answers %q", two, clip(got))
+	}
+	rawExchange(t, p.addr("fe"), "GET /three HTTP/1.1\r\nHost: h\r\n\r\n", 300*time.Millisecond)
+	three := p.waitLog(t, func(m map[string]any) bool { return m["target"] == "/three" })
+	if three["request_id"] == id || three["request_id"] == "" {
+		t.Errorf("request IDs repeat or are empty: %v and %v", id, three["request_id"])
 	}
 }

@@ -31,6 +31,7 @@ func (s statsSource) Process() stats.Process {
 	}
 	w := s.inst.listenerStats()
 	p.WaitingConnections, p.ShedConnections = w.Waiting, w.Shed
+	p.DroppedLogs = s.inst.droppedLogs.Load()
 	if hs := g.env.HandshakeSlots; hs != nil {
 		p.TLSHandshakesActive, p.TLSHandshakesWaiting = hs.Active.Load(), hs.Waiting.Load()
 	}

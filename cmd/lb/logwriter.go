@@ -22,7 +22,7 @@ type logWriter struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	dropped atomic.Int64 // atomic: lines dropped because the buffer was full
+	dropped *atomic.Int64 // atomic: lines dropped because the buffer was full (the process's count)
 }
 
 const (
@@ -31,8 +31,8 @@ const (
 	logFlushAge = 50 * time.Millisecond // flush at least this often
 )
 
-func newLogWriter(out io.Writer, reopen func() (io.Writer, error)) *logWriter {
-	w := &logWriter{out: out, reopen: reopen, wake: make(chan struct{}, 1),
+func newLogWriter(out io.Writer, reopen func() (io.Writer, error), dropped *atomic.Int64) *logWriter {
+	w := &logWriter{out: out, reopen: reopen, dropped: dropped, wake: make(chan struct{}, 1),
 		stop: make(chan struct{}), done: make(chan struct{})}
 	go w.flusher()
 	return w

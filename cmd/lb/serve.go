@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +40,7 @@ type instance struct {
 	loops          int // event loops per listening address
 	pipes          *session.PipePool
 	handshakes     *session.HandshakeSlots // every generation's TLS handshakes share them
+	droppedLogs    atomic.Int64            // access-log lines dropped by every generation's writer (metrics)
 	clock          session.Clock           // nil: the real clock (tests set a fake one)
 	waiting        int                     // each listener's waiting room bound; 0: listener.MaxWaiting
 	noDialWatch    bool                    // tests: session.Env.NoDialWatch
@@ -207,7 +209,7 @@ func (inst *instance) reload() error {
 // backend and server name) keep their health, admin state and weight.
 func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, error) {
 	g := &generation{cfg: cfg, backends: map[string]*backend.Backend{}, bindings: map[string]*listener.Binding{}}
-	accessLog, lw, err := openAccessLog(cfg.Global.AccessLog, inst.stdout, inst.stderr)
+	accessLog, lw, err := openAccessLog(cfg.Global.AccessLog, inst.stdout, inst.stderr, &inst.droppedLogs)
 	if err != nil {
 		return nil, err
 	}
@@ -471,14 +473,15 @@ func (inst *instance) backend(name string) *backend.Backend {
 // analyzerConfig builds the analyzers' configuration of an HTTP frontend.
 func analyzerConfig(fc *config.Frontend, fe *session.Frontend) *analyzer.Config {
 	a := &analyzer.Config{
-		Limits:         analyzer.Limits{MaxHead: int(fc.MaxHeadSize), MaxHeaders: fc.MaxHeaders, MaxTarget: int(fc.MaxTargetSize)},
-		MaxBody:        int64(fc.MaxBodySize),
-		ReqRules:       rules(fc.HTTPRequest),
-		ResRules:       rules(fc.HTTPResponse),
-		ForwardedFor:   fc.ForwardedFor,
-		ForwardedProto: fc.ForwardedProto,
-		Forwarded:      fc.Forwarded,
-		Proto:          proto(fc),
+		Limits:          analyzer.Limits{MaxHead: int(fc.MaxHeadSize), MaxHeaders: fc.MaxHeaders, MaxTarget: int(fc.MaxTargetSize)},
+		MaxBody:         int64(fc.MaxBodySize),
+		ReqRules:        rules(fc.HTTPRequest),
+		ResRules:        rules(fc.HTTPResponse),
+		ForwardedFor:    fc.ForwardedFor,
+		ForwardedProto:  fc.ForwardedProto,
+		Forwarded:       fc.Forwarded,
+		Proto:           proto(fc),
+		RequestIDHeader: fc.RequestIDHeader,
 	}
 	a.Keys = append(a.Keys, analyzer.KeyFor(fe.Default.BE.Balance()))
 	for i, r := range fc.Route {
@@ -515,7 +518,7 @@ func listenerKey(frontend string, i int, addr string) string {
 
 // openAccessLog opens the access log destination behind a logWriter, so
 // that writing a line costs a copy, not a syscall, on the event loops.
-func openAccessLog(dest string, stdout, stderr io.Writer) (zerolog.Logger, *logWriter, error) {
+func openAccessLog(dest string, stdout, stderr io.Writer, dropped *atomic.Int64) (zerolog.Logger, *logWriter, error) {
 	var (
 		out    io.Writer
 		reopen func() (io.Writer, error)
@@ -540,7 +543,7 @@ func openAccessLog(dest string, stdout, stderr io.Writer) (zerolog.Logger, *logW
 			return zerolog.Nop(), nil, err
 		}
 	}
-	w := newLogWriter(out, reopen)
+	w := newLogWriter(out, reopen, dropped)
 	return zerolog.New(w).With().Timestamp().Logger(), w, nil
 }
 

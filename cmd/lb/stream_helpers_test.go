@@ -244,7 +244,7 @@ func header(raw, name string) string {
 func (p *lbProc) logOf(t *testing.T, c net.Conn) map[string]any {
 	t.Helper()
 	me := c.LocalAddr().String()
-	return p.waitLog(t, func(m map[string]any) bool { return m["client"] == me })
+	return p.waitLog(t, func(m map[string]any) bool { return logClient(m) == me })
 }
 
 // logOfAfter is logOf among the lines after the first skip ones (a
@@ -256,7 +256,7 @@ func (p *lbProc) logOfAfter(t *testing.T, c net.Conn, skip int) map[string]any {
 	for {
 		lines := p.stdout.lines(t)
 		for _, l := range lines[min(skip, len(lines)):] {
-			if l["client"] == me {
+			if logClient(l) == me {
 				return l
 			}
 		}
@@ -273,7 +273,7 @@ func (p *lbProc) linesOf(t *testing.T, c net.Conn) []map[string]any {
 	me := c.LocalAddr().String()
 	var out []map[string]any
 	for _, l := range p.stdout.lines(t) {
-		if l["client"] == me {
+		if logClient(l) == me {
 			out = append(out, l)
 		}
 	}
@@ -329,4 +329,11 @@ func readHead(c net.Conn) string {
 		}
 	}
 	return string(got)
+}
+
+// logClient is a log line's client as "ip:port".
+func logClient(m map[string]any) string {
+	ip, _ := m["client_ip"].(string)
+	port, _ := m["client_port"].(float64)
+	return net.JoinHostPort(ip, strconv.Itoa(int(port)))
 }

@@ -547,7 +547,7 @@ func TestGracefulStop(t *testing.T) {
 		t.Errorf("exit status %d; want 0", code)
 	}
 	me := c.LocalAddr().String()
-	l := p.waitLog(t, func(m map[string]any) bool { return m["client"] == me })
+	l := p.waitLog(t, func(m map[string]any) bool { return logClient(m) == me })
 	if l["term"] != "KD" {
 		t.Errorf("term = %v; want KD (killed at hard stop)", l["term"])
 	}
