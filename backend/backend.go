@@ -107,6 +107,14 @@ type BackendCounters struct {
 	// atomic: written by the session at each transaction's end; read by
 	// the metrics collector.
 	BytesIn, BytesOut atomic.Uint64
+	// ClientAborts and ServerAborts count transactions cut by the client
+	// or the server once data flowed (HAProxy's cli_abrt, srv_abrt);
+	// ResponseErrors those whose server sent no valid response (HAProxy's
+	// eresp). atomic: written by the session; read by the metrics
+	// collector.
+	ClientAborts, ServerAborts, ResponseErrors atomic.Uint64
+	// SessionRate is the rate of transactions given a server.
+	SessionRate Rate
 	// Retries counts connect retries on the same server (HAProxy's
 	// "wretr"). atomic: written by the session; read by the metrics
 	// collector.

@@ -72,6 +72,10 @@ type ServerCounters struct {
 	// to this server, as their log lines do. atomic: written by the
 	// session at each transaction's end; read by the metrics collector.
 	BytesIn, BytesOut atomic.Uint64
+	// ClientAborts, ServerAborts, ResponseErrors: as the backend's.
+	// Retries counts connect retries on this server (HAProxy's wretr).
+	// atomic: written by the session; read by the metrics collector.
+	ClientAborts, ServerAborts, ResponseErrors, Retries atomic.Uint64
 	// QueueCurrent is the number of waiters in this server's own queue
 	// (hash policies only; the others queue on the backend). atomic: written
 	// under Backend.mu; read by the metrics collector.

@@ -100,6 +100,7 @@ func (s *Session) gotSlot(srv *backend.Server) {
 		if c := s.env.poolFor(s.loop).get(srv, s.now()); c != nil {
 			s.attachBack(c)
 			t.reused = true
+			s.env.Proc.Reuses.Add(1)
 			s.connected()
 			return
 		}
@@ -125,6 +126,7 @@ func (s *Session) dial() {
 	t := s.t
 	t.dialSeq++
 	t.attempts++
+	s.env.Proc.Dials.Add(1)
 	t.cs = csConnecting
 	t.tPhase = s.now()
 	if s.mode == onLoop && s.dialOnLoop(t) {
@@ -266,6 +268,7 @@ func (s *Session) connectFailed(timedOut bool) {
 		return
 	}
 	t.target.BE.Counters().Retries.Add(1)
+	srv.Counters().Retries.Add(1)
 	t.cs = csPausing
 	t.tPhase = s.now()
 }

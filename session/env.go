@@ -75,6 +75,9 @@ type Env struct {
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
 
+	// Proc are the process's counters (NewEnv makes a set; lb gives every
+	// generation the process's one, so a reload resets nothing).
+	Proc *ProcessCounters
 }
 
 // NewEnv returns an Env; nil clock, dialer mean the real ones.
@@ -87,7 +90,7 @@ func NewEnv(clock Clock, dialer Dialer, pipes *PipePool, accessLog zerolog.Logge
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Env{Clock: clock, Dialer: dialer, Pipes: pipes, AccessLog: accessLog,
-		HandshakeSlots: NewHandshakeSlots(0), ctx: ctx, kill: cancel}
+		HandshakeSlots: NewHandshakeSlots(0), Proc: new(ProcessCounters), ctx: ctx, kill: cancel}
 }
 
 // Kill ends every session in progress (termination cause K: an HTTP
@@ -201,3 +204,12 @@ var (
 		return p
 	}()
 )
+
+// ProcessCounters count what every generation's sessions do. atomic:
+// written by the sessions; read by the metrics collector.
+type ProcessCounters struct {
+	// Handoffs counts sessions moved from a loop to the pumps; Reuses
+	// requests sent on a pooled server connection; Dials new server
+	// connection attempts (the reuse ratio is Reuses / (Reuses + Dials)).
+	Handoffs, Reuses, Dials atomic.Int64
+}

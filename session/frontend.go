@@ -72,6 +72,15 @@ type Frontend struct {
 	HTTPRequests    atomic.Int64 // atomic: HTTP requests received (parsed or refused)
 	HTTPResponses   backend.ResponseCodes
 	TLSStats        TLSCounters // a TLS frontend's handshakes
+	// MaxSessions is the most sessions at once; SessionRate counts new
+	// sessions per second. Written at each session's start.
+	MaxSessions atomic.Int64
+	SessionRate backend.Rate
+	// DeniedRequests counts requests a deny rule refused, DeniedResponses
+	// responses one replaced; RequestErrors requests refused as malformed
+	// or not complete in time (HAProxy's dreq, dresp, ereq). atomic:
+	// written at each transaction's end; read by the metrics collector.
+	DeniedRequests, DeniedResponses, RequestErrors atomic.Int64
 }
 
 // target returns the backend of a route index (-1: the default one).
@@ -124,7 +133,11 @@ func (f *Frontend) newSession(release func(), client netip.AddrPort) *Session {
 	env.active.Add(1)
 	env.current.Add(1)
 	f.SessionsTotal.Add(1)
-	f.SessionsCurrent.Add(1)
+	if n := f.SessionsCurrent.Add(1); n > f.MaxSessions.Load() {
+		for m := f.MaxSessions.Load(); n > m && !f.MaxSessions.CompareAndSwap(m, n); m = f.MaxSessions.Load() {
+		}
+	}
+	f.SessionRate.Add(time.Now())
 	s := &Session{fe: f, env: env, release: release, accepted: env.Clock.Now().UnixNano(), client: client}
 	s.fc = end{s: s, side: sideFront}
 	s.bc = end{s: s, side: sideBack}

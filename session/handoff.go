@@ -26,6 +26,7 @@ func (s *Session) toPumps() {
 		}
 	}
 	s.mode = onPumps
+	s.env.Proc.Handoffs.Add(1)
 	if s.req.pump == nil {
 		s.req.pump = s.newPump(&s.req)
 		s.res.pump = s.newPump(&s.res)

@@ -1,6 +1,7 @@
 package session
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/lb-proxy/lb/analyzer"
@@ -43,14 +44,37 @@ func (s *Session) logTxn() {
 	if !http {
 		total = now - s.accepted
 	}
+	if http {
+		switch {
+		case t.a.Answer != nil && t.a.Answer.Action == analyzer.Deny && t.term.Phase == PhaseHeaders:
+			s.fe.DeniedResponses.Add(1)
+		case t.a.Answer != nil && t.a.Answer.Action == analyzer.Deny:
+			s.fe.DeniedRequests.Add(1)
+		case t.a.Err != nil && t.term.Phase == PhaseRequest, t.term == Term{CauseClientTimeout, PhaseRequest}:
+			s.fe.RequestErrors.Add(1)
+		}
+	}
 	if t.target != nil && t.asked {
 		bc := t.target.BE.Counters()
 		bc.BytesIn.Add(uint64(in))
 		bc.BytesOut.Add(uint64(out))
+		bc.SessionRate.Add(time.Now())
+		ca, sa, re := termKinds(t.term, connected)
+		count := func(n *atomic.Uint64, yes bool) {
+			if yes {
+				n.Add(1)
+			}
+		}
+		count(&bc.ClientAborts, ca)
+		count(&bc.ServerAborts, sa)
+		count(&bc.ResponseErrors, re)
 		if t.bsrv != nil {
 			sc := t.bsrv.Counters()
 			sc.BytesIn.Add(uint64(in))
 			sc.BytesOut.Add(uint64(out))
+			count(&sc.ClientAborts, ca)
+			count(&sc.ServerAborts, sa)
+			count(&sc.ResponseErrors, re)
 		}
 		if http && connected {
 			bc.HTTPRequests.Add(1)
@@ -204,4 +228,20 @@ func (s *Session) closeIfIdle() {
 	if t == nil || s.req.an == analyzer.AnHTTPLBReq && !s.reqStarted() && !s.inputWaiting(&s.req) && t.cs == csNone && s.stop == goOn {
 		s.abort(TermNormal)
 	}
+}
+
+// termKinds classifies a transaction's end for the abort and error
+// counters: the client or the server cut it once it had a server (HAProxy's
+// cli_abrt, srv_abrt), or the server's response was not valid (eresp).
+func termKinds(t Term, connected bool) (clientAbort, serverAbort, respError bool) {
+	data := t.Phase == PhaseData || t.Phase == PhaseHeaders
+	switch {
+	case !connected:
+	case (t.Cause == CauseClientAbort || t.Cause == CauseClientTimeout) && data:
+		clientAbort = true
+	case t.Cause == CauseServerAbort && data, t.Cause == CauseServerTimeout && t.Phase == PhaseData:
+		serverAbort = true
+	}
+	respError = connected && t.Phase == PhaseHeaders && (t.Cause == CauseProxy || t.Cause == CauseServerAbort)
+	return
 }

@@ -52,6 +52,13 @@ type Collector struct {
 	backendBytesIn, backendBytesOut, serverBytesIn, serverBytesOut *prometheus.Desc
 	serverCheckStatus, serverCheckFailures, serverCheckDowns       *prometheus.Desc
 	serverLastChange                                               *prometheus.Desc
+	processHandoffs, processPoolReuses, processServerDials         *prometheus.Desc
+	frontendMaxSessions, frontendRate, frontendMaxRate             *prometheus.Desc
+	frontendDeniedReq, frontendDeniedResp, frontendReqErrors       *prometheus.Desc
+	backendCliAborts, backendSrvAborts, backendRespErrors          *prometheus.Desc
+	backendRate, backendMaxRate                                    *prometheus.Desc
+	serverCliAborts, serverSrvAborts, serverRespErrors             *prometheus.Desc
+	serverRetries, serverSinceChange                               *prometheus.Desc
 	serverTimes                                                    [numTimers]*prometheus.Desc
 }
 
@@ -171,6 +178,25 @@ func NewCollector(src Source) *Collector {
 		serverCheckStatus:   d("server_check_status", "Result of the last health check: 1 for the current one, 0 for the others (INI: none done yet). Only for servers with health checks.", []string{"proxy", "server", "state"}),
 		serverCheckFailures: d("server_check_failures_total", "Total number of failed health checks. Only for servers with health checks.", server),
 		serverCheckDowns:    d("server_check_up_down_total", "Total number of UP to DOWN transitions caused by health checks. Only for servers with health checks.", server),
+		processHandoffs:     d("process_handoffs_total", "Total number of sessions moved from an event loop to the pump goroutines (back-pressure, bulk, half-close).", nil),
+		processPoolReuses:   d("process_pool_reuses_total", "Total number of requests sent on a pooled idle server connection.", nil),
+		processServerDials:  d("process_server_dials_total", "Total number of new server connection attempts (the pool reuse ratio is reuses / (reuses + dials)).", nil),
+		frontendMaxSessions: d("frontend_max_sessions", "Highest number of client sessions open at once.", proxy),
+		frontendRate:        d("frontend_current_session_rate", "New client sessions per second, over the last second.", proxy),
+		frontendMaxRate:     d("frontend_max_session_rate", "Highest number of new client sessions per second.", proxy),
+		frontendDeniedReq:   d("frontend_requests_denied_total", "Total number of requests refused by a deny rule.", proxy),
+		frontendDeniedResp:  d("frontend_responses_denied_total", "Total number of responses replaced by a deny rule.", proxy),
+		frontendReqErrors:   d("frontend_request_errors_total", "Total number of requests refused as malformed or not complete in time (400, 408, 413, 414, 431...).", proxy),
+		backendCliAborts:    d("backend_client_aborts_total", "Total number of transactions the client cut once a server was involved.", proxy),
+		backendSrvAborts:    d("backend_server_aborts_total", "Total number of transactions the server cut (reset, close, timeout) during the response.", proxy),
+		backendRespErrors:   d("backend_response_errors_total", "Total number of transactions whose server sent no valid response.", proxy),
+		backendRate:         d("backend_current_session_rate", "Transactions given a server per second, over the last second.", proxy),
+		backendMaxRate:      d("backend_max_session_rate", "Highest number of transactions given a server per second.", proxy),
+		serverCliAborts:     d("server_client_aborts_total", "Total number of transactions to the server the client cut.", server),
+		serverSrvAborts:     d("server_server_aborts_total", "Total number of transactions the server cut during the response.", server),
+		serverRespErrors:    d("server_response_errors_total", "Total number of transactions whose server sent no valid response.", server),
+		serverRetries:       d("server_retry_warnings_total", "Total number of connect retries on the server.", server),
+		serverSinceChange:   d("server_last_state_change_seconds", "Seconds since the server's last state change (or its addition, or the process start).", server),
 		serverLastChange:    d("server_last_change_timestamp_seconds", "Time of the server's last state change (or of its addition) since the Unix epoch in seconds; the process start time if none.", server),
 	}
 	for i, t := range timerNames {
@@ -200,6 +226,11 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.serverTotal, c.serverConnErrors, c.serverQueueCur, c.serverQueueMax,
 		c.backendBytesIn, c.backendBytesOut, c.serverBytesIn, c.serverBytesOut,
 		c.serverCheckStatus, c.serverCheckFailures, c.serverCheckDowns, c.serverLastChange,
+		c.processHandoffs, c.processPoolReuses, c.processServerDials,
+		c.frontendMaxSessions, c.frontendRate, c.frontendMaxRate,
+		c.frontendDeniedReq, c.frontendDeniedResp, c.frontendReqErrors,
+		c.backendCliAborts, c.backendSrvAborts, c.backendRespErrors, c.backendRate, c.backendMaxRate,
+		c.serverCliAborts, c.serverSrvAborts, c.serverRespErrors, c.serverRetries, c.serverSinceChange,
 	} {
 		ch <- d
 	}
@@ -229,6 +260,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(ch, c.processTLSActive, float64(p.TLSHandshakesActive))
 	gauge(ch, c.processTLSWaiting, float64(p.TLSHandshakesWaiting))
 	counter(ch, c.processDroppedLogs, float64(p.DroppedLogs))
+	counter(ch, c.processHandoffs, float64(p.Handoffs))
+	counter(ch, c.processPoolReuses, float64(p.PoolReuses))
+	counter(ch, c.processServerDials, float64(p.ServerDials))
 
 	for _, f := range c.src.Frontends() {
 		gauge(ch, c.frontendCur, float64(f.CurrentSessions), f.Name)
@@ -236,6 +270,12 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, c.frontendTotal, float64(f.SessionsTotal), f.Name)
 		counter(ch, c.frontendBytesIn, float64(f.BytesIn), f.Name)
 		counter(ch, c.frontendBytesOut, float64(f.BytesOut), f.Name)
+		gauge(ch, c.frontendMaxSessions, float64(f.MaxSessions), f.Name)
+		gauge(ch, c.frontendRate, float64(f.SessionRate), f.Name)
+		gauge(ch, c.frontendMaxRate, float64(f.MaxSessionRate), f.Name)
+		counter(ch, c.frontendDeniedReq, float64(f.DeniedRequests), f.Name)
+		counter(ch, c.frontendDeniedResp, float64(f.DeniedResponses), f.Name)
+		counter(ch, c.frontendReqErrors, float64(f.RequestErrors), f.Name)
 		if f.Mode == "http" {
 			counter(ch, c.frontendHTTPRequests, float64(f.HTTPRequests), f.Name)
 			for cc, n := range f.HTTPResponses {
@@ -272,6 +312,11 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 	counter(ch, c.backendTotal, float64(bc.SessionsTotal.Load()), name)
 	counter(ch, c.backendBytesIn, float64(bc.BytesIn.Load()), name)
 	counter(ch, c.backendBytesOut, float64(bc.BytesOut.Load()), name)
+	counter(ch, c.backendCliAborts, float64(bc.ClientAborts.Load()), name)
+	counter(ch, c.backendSrvAborts, float64(bc.ServerAborts.Load()), name)
+	counter(ch, c.backendRespErrors, float64(bc.ResponseErrors.Load()), name)
+	gauge(ch, c.backendRate, float64(bc.SessionRate.Value(c.now())), name)
+	gauge(ch, c.backendMaxRate, float64(bc.SessionRate.Max()), name)
 	gauge(ch, c.backendQueueCur, float64(bc.QueueCurrent.Load()), name)
 	gauge(ch, c.backendQueueMax, float64(bc.QueueMax.Load()), name)
 	counter(ch, c.backendConnErrors, float64(bc.ConnectErrors.Load()), name)
@@ -307,6 +352,10 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 		counter(ch, c.serverTotal, float64(sc.SessionsTotal.Load()), name, sn)
 		counter(ch, c.serverBytesIn, float64(sc.BytesIn.Load()), name, sn)
 		counter(ch, c.serverBytesOut, float64(sc.BytesOut.Load()), name, sn)
+		counter(ch, c.serverCliAborts, float64(sc.ClientAborts.Load()), name, sn)
+		counter(ch, c.serverSrvAborts, float64(sc.ServerAborts.Load()), name, sn)
+		counter(ch, c.serverRespErrors, float64(sc.ResponseErrors.Load()), name, sn)
+		counter(ch, c.serverRetries, float64(sc.Retries.Load()), name, sn)
 		counter(ch, c.serverConnErrors, float64(sc.ConnectErrors.Load()), name, sn)
 		gauge(ch, c.serverQueueCur, float64(sc.QueueCurrent.Load()), name, sn)
 		gauge(ch, c.serverQueueMax, float64(sc.QueueMax.Load()), name, sn)
@@ -322,6 +371,7 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 			last = float64(ns) / 1e9
 		}
 		gauge(ch, c.serverLastChange, last, name, sn)
+		gauge(ch, c.serverSinceChange, max(float64(c.now().UnixNano())/1e9-last, 0), name, sn)
 		codes(ch, c.serverHTTPResponses, &sc.HTTPResponses, false, name, sn)
 		for i, h := range serverTimers(sc) {
 			if s := h.Snapshot(); s.Count > 0 {

@@ -61,6 +61,10 @@ type Process struct {
 	// DroppedLogs counts access-log lines dropped because the log writer's
 	// buffer was full (the destination could not keep up).
 	DroppedLogs int64
+	// Handoffs counts sessions moved from an event loop to the pumps;
+	// PoolReuses requests sent on a pooled server connection; ServerDials
+	// new server connection attempts.
+	Handoffs, PoolReuses, ServerDials int64
 }
 
 // Frontend is one frontend's figures, a snapshot of values read by the
@@ -88,9 +92,16 @@ type Frontend struct {
 	// TLS is set on a frontend that terminates TLS; then TLSHandshakes
 	// counts completed handshakes, TLSResumed those that resumed a
 	// session, and TLSFailures failed ones by reason (TLSFailureReasons).
-	TLS                       bool
-	TLSHandshakes, TLSResumed int64
-	TLSFailures               [len(TLSFailureReasons)]int64
+	// MaxSessions is the most sessions at once; SessionRate and
+	// MaxSessionRate new sessions per second, now and at most.
+	MaxSessions, SessionRate, MaxSessionRate int64
+	// DeniedRequests, DeniedResponses and RequestErrors: refused by a deny
+	// rule (requests, responses), and requests refused as malformed or
+	// late (HAProxy's dreq, dresp, ereq).
+	DeniedRequests, DeniedResponses, RequestErrors int64
+	TLS                                            bool
+	TLSHandshakes, TLSResumed                      int64
+	TLSFailures                                    [len(TLSFailureReasons)]int64
 }
 
 // TLSFailureReasons are the reason label values of

@@ -32,6 +32,7 @@ func (s statsSource) Process() stats.Process {
 	w := s.inst.listenerStats()
 	p.WaitingConnections, p.ShedConnections = w.Waiting, w.Shed
 	p.DroppedLogs = s.inst.droppedLogs.Load()
+	p.Handoffs, p.PoolReuses, p.ServerDials = s.inst.proc.Handoffs.Load(), s.inst.proc.Reuses.Load(), s.inst.proc.Dials.Load()
 	if hs := g.env.HandshakeSlots; hs != nil {
 		p.TLSHandshakesActive, p.TLSHandshakesWaiting = hs.Active.Load(), hs.Waiting.Load()
 	}
@@ -49,6 +50,9 @@ func (s statsSource) Frontends() []stats.Frontend {
 		for c := backend.CodeClass(0); c < backend.NumCodeClasses; c++ {
 			f.HTTPResponses[c] = int64(fe.HTTPResponses.Load(c))
 		}
+		now := time.Now()
+		f.MaxSessions, f.SessionRate, f.MaxSessionRate = fe.MaxSessions.Load(), fe.SessionRate.Value(now), fe.SessionRate.Max()
+		f.DeniedRequests, f.DeniedResponses, f.RequestErrors = fe.DeniedRequests.Load(), fe.DeniedResponses.Load(), fe.RequestErrors.Load()
 		if fe.TLS != nil {
 			ts := &fe.TLSStats
 			f.TLS, f.TLSHandshakes, f.TLSResumed = true, ts.Handshakes.Load(), ts.Resumed.Load()

@@ -41,6 +41,7 @@ type instance struct {
 	pipes          *session.PipePool
 	handshakes     *session.HandshakeSlots // every generation's TLS handshakes share them
 	droppedLogs    atomic.Int64            // access-log lines dropped by every generation's writer (metrics)
+	proc           session.ProcessCounters // every generation's sessions count here
 	clock          session.Clock           // nil: the real clock (tests set a fake one)
 	waiting        int                     // each listener's waiting room bound; 0: listener.MaxWaiting
 	noDialWatch    bool                    // tests: session.Env.NoDialWatch
@@ -222,6 +223,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 	if inst.handshakes != nil {
 		g.env.HandshakeSlots = inst.handshakes
 	}
+	g.env.Proc = &inst.proc
 	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
 		g.global = prev.global // the same process-wide count goes on
 	} else {
