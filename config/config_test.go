@@ -405,3 +405,18 @@ func TestProblemString(t *testing.T) {
 		}
 	}
 }
+
+func TestDurationDays(t *testing.T) {
+	for in, want := range map[string]time.Duration{"1d": 24 * time.Hour, "2d12h": 60 * time.Hour, "90s": 90 * time.Second, "1d30m": 24*time.Hour + 30*time.Minute} {
+		var d config.Duration
+		if err := d.UnmarshalText([]byte(in)); err != nil || d.Duration != want {
+			t.Errorf("%q: %v, %v; want %v", in, d.Duration, err, want)
+		}
+	}
+	for _, in := range []string{"d", "1dd", "-1d", "1d-5h", "x1d"} {
+		var d config.Duration
+		if err := d.UnmarshalText([]byte(in)); err == nil {
+			t.Errorf("%q accepted as %v", in, d.Duration)
+		}
+	}
+}

@@ -403,9 +403,9 @@ type Duration struct{ time.Duration }
 
 // UnmarshalText parses a duration string; negative values are refused.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := parseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q (want e.g. \"250ms\", \"5s\", \"1h\")", string(b))
+		return fmt.Errorf("invalid duration %q (want e.g. \"250ms\", \"5s\", \"1h\", \"1d\")", string(b))
 	}
 	if v < 0 {
 		return fmt.Errorf("negative duration %q", string(b))
@@ -444,3 +444,25 @@ func (z Size) MarshalText() ([]byte, error) { return []byte(strconv.FormatInt(in
 
 // MarshalText writes the duration string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// parseDuration is time.ParseDuration plus days ("1d", "1d12h"), as
+// HAProxy's time format has them.
+func parseDuration(s string) (time.Duration, error) {
+	days, rest, found := strings.Cut(s, "d")
+	if !found {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 16)
+	if err != nil || days == "" {
+		return 0, fmt.Errorf("invalid days in %q", s)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest == "" {
+		return d, nil
+	}
+	r, err := time.ParseDuration(rest)
+	if err != nil || r < 0 {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
+	return d + r, nil
+}

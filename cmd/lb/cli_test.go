@@ -65,8 +65,8 @@ address = "10.0.0.1"
 
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
-	if code := run([]string{"-v"}, &out, &out, nil, nil); code != 0 || !strings.HasPrefix(out.String(), "lb ") {
-		t.Errorf("lb -v: exit %d, %q", code, out.String())
+	if code := run([]string{"-v"}, &out, &out, nil, nil); code != 0 || !strings.HasPrefix(out.String(), "lb ") || strings.Contains(out.String(), "(devel)") {
+		t.Errorf("lb -v: exit %d, %q; want a real version, not (devel)", code, out.String())
 	}
 }
 

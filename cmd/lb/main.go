@@ -98,11 +98,16 @@ func runWith(args []string, stdout, stderr io.Writer, sig <-chan os.Signal, read
 }
 
 // versionString describes the build: module version, VCS revision, Go.
+// version is lb's release; a build may set it with
+// -ldflags "-X main.version=1.2.3". The module version stamped by the go
+// command (a tag, or a pseudo-version from the VCS) wins when there is one.
+var version = "0.4.0-dev"
+
 func versionString() string {
-	v, rev := "(devel)", ""
+	v, rev := version, ""
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
+		if mv := bi.Main.Version; mv != "" && mv != "(devel)" {
+			v = mv
 		}
 		for _, s := range bi.Settings {
 			if s.Key == "vcs.revision" && len(s.Value) >= 12 {
