@@ -263,6 +263,38 @@ func (l *Listener) Close() {
 	})
 }
 
+// Loops returns the listener's loops that have carried a connection (a
+// loop that never had one cannot be stuck in a callback).
+func (l *Listener) Loops() []session.Loop {
+	var out []session.Loop
+	for _, sh := range l.shards {
+		if lp := sh.known.Load(); lp != nil {
+			out = append(out, *lp)
+		}
+	}
+	return out
+}
+
+// Probe runs a no-op on each of the listener's loops that has carried a
+// connection and reports whether all ran it within timeout: a loop stuck
+// in a callback never does (the systemd watchdog's check).
+func (l *Listener) Probe(timeout time.Duration) bool {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for _, lp := range l.Loops() {
+		done := make(chan struct{})
+		if lp.Execute(func() { close(done) }) != nil {
+			continue // stopped
+		}
+		select {
+		case <-done:
+		case <-deadline.C:
+			return false
+		}
+	}
+	return true
+}
+
 // AttachOne implements session.Loops: c goes to the listener's loops in
 // turn (gnet's Register: a duplicate of the socket is enrolled on the loop,
 // c is closed).
@@ -393,6 +425,8 @@ type shard struct {
 	lfd  int          // a duplicate of the engine's listening socket (options); -1 once unlistened
 	gfd  int          // the engine's own descriptor of that socket; -1 if not found
 	loop session.Loop // the engine's loop, once known (loop only)
+	// known publishes loop for other goroutines (the watchdog's probe).
+	known atomic.Pointer[loop]
 
 	booted chan struct{} // closed once the loop runs (OnTick)
 	ready  sync.Once
@@ -536,7 +570,9 @@ func (l *Listener) Unlisten() {
 // loopOf returns the shard's loop (c's), made once.
 func (sh *shard) loopOf(c gnet.Conn) session.Loop {
 	if sh.loop == nil {
-		sh.loop = loop{c.EventLoop()}
+		l := loop{c.EventLoop()}
+		sh.loop = l
+		sh.known.Store(&l)
 	}
 	return sh.loop
 }

@@ -97,6 +97,9 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 	}
 	log.Info().Str("event", "ready").Strs("files", cfg.Files).Int("pid", os.Getpid()).Msg("listening")
 	notify("READY=1\nSTATUS=Ready.\nMAINPID=" + fmt.Sprint(os.Getpid()))
+	if d := watchdogInterval(); d > 0 {
+		go inst.watchdog(d) // owned by inst; ends with inst.quit (stop)
+	}
 	if ready != nil {
 		ready(inst)
 	}
