@@ -84,7 +84,9 @@ func (l loop) Adopt(c session.Conn, h session.LoopHandler) error {
 // gnetLogger routes gnet's own log lines into zerolog.
 type gnetLogger struct{ log zerolog.Logger }
 
-func (g gnetLogger) Debugf(f string, a ...any) { g.log.Debug().Str("component", "gnet").Msgf(f, a...) }
+// Debugf drops gnet's debug lines (loop start and stop chatter): lb logs
+// its own events.
+func (g gnetLogger) Debugf(string, ...any)     {}
 func (g gnetLogger) Infof(f string, a ...any)  { g.log.Info().Str("component", "gnet").Msgf(f, a...) }
 func (g gnetLogger) Warnf(f string, a ...any)  { g.log.Warn().Str("component", "gnet").Msgf(f, a...) }
 func (g gnetLogger) Errorf(f string, a ...any) { g.log.Error().Str("component", "gnet").Msgf(f, a...) }

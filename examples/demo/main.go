@@ -2,13 +2,16 @@
 // few requests being balanced between them, and keeps running until Ctrl-C
 // so you can try it yourself (curl http://127.0.0.1:8080/).
 //
-//	go run ./examples/demo
+//	go run ./examples/demo [-port 8080] [-backends 9001,9002]
 //
 // It needs nothing but Go: the backends are tiny HTTP servers started here,
-// and lb is built from this checkout and run on examples/demo.toml.
+// and lb is built from this checkout (into a private temporary directory,
+// removed at the end) and run on examples/demo.toml, with the ports the
+// flags give.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -30,11 +33,20 @@ func main() {
 }
 
 func demo() error {
+	port := flag.Int("port", 8080, "the port lb listens on (127.0.0.1)")
+	backends := flag.String("backends", "9001,9002", "the two demo backends' ports (127.0.0.1)")
+	flag.Parse()
+	bports := strings.Split(*backends, ",")
+	if len(bports) != 2 {
+		return fmt.Errorf("-backends wants two ports, got %q", *backends)
+	}
+	front := fmt.Sprintf("127.0.0.1:%d", *port)
 	root, err := repoRoot()
 	if err != nil {
 		return err
 	}
-	for i, addr := range []string{"127.0.0.1:9001", "127.0.0.1:9002"} {
+	for i, p := range bports {
+		addr := "127.0.0.1:" + strings.TrimSpace(p)
 		name := fmt.Sprintf("demo-%d", i+1)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -45,13 +57,29 @@ func demo() error {
 		}))
 	}
 
-	bin := filepath.Join(os.TempDir(), "lb-demo")
+	tmp, err := os.MkdirTemp("", "lb-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "lb")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/lb")
 	build.Dir, build.Stdout, build.Stderr = root, os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("building lb: %w", err)
 	}
-	lb := exec.Command(bin, "-f", filepath.Join(root, "examples", "demo.toml"))
+	cfg, err := os.ReadFile(filepath.Join(root, "examples", "demo.toml"))
+	if err != nil {
+		return err
+	}
+	toml := strings.NewReplacer("127.0.0.1:8080", front,
+		"127.0.0.1:9001", "127.0.0.1:"+strings.TrimSpace(bports[0]),
+		"127.0.0.1:9002", "127.0.0.1:"+strings.TrimSpace(bports[1])).Replace(string(cfg))
+	cfgPath := filepath.Join(tmp, "demo.toml")
+	if err := os.WriteFile(cfgPath, []byte(toml), 0o600); err != nil {
+		return err
+	}
+	lb := exec.Command(bin, "-f", cfgPath)
 	lb.Stdout, lb.Stderr = os.Stdout, os.Stderr
 	if err := lb.Start(); err != nil {
 		return err
@@ -61,18 +89,18 @@ func demo() error {
 	// Wait for lb to listen, then show the balancing.
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", "127.0.0.1:8080"); err == nil {
+		if c, err := net.Dial("tcp", front); err == nil {
 			c.Close()
 			break
 		}
 		if i > 100 {
-			return fmt.Errorf("lb did not start listening on 127.0.0.1:8080")
+			return fmt.Errorf("lb did not start listening on %s", front)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	fmt.Println("\n== six requests through lb (127.0.0.1:8080), round robin over two backends:")
+	fmt.Printf("\n== six requests through lb (%s), round robin over two backends:\n", front)
 	for i := 0; i < 6; i++ {
-		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:8080/request-%d", i+1))
+		resp, err := client.Get(fmt.Sprintf("http://%s/request-%d", front, i+1))
 		if err != nil {
 			return err
 		}
@@ -80,7 +108,7 @@ func demo() error {
 		resp.Body.Close()
 		fmt.Printf("   request %d -> %s", i+1, b)
 	}
-	fmt.Println("== lb keeps running: try `curl http://127.0.0.1:8080/`; Ctrl-C stops it.")
+	fmt.Printf("== lb keeps running: try `curl http://%s/`; Ctrl-C stops it.\n", front)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
