@@ -228,7 +228,9 @@ func (b *Backend) checkLoop(ctx context.Context, s *Server, delay time.Duration,
 		}
 		if Admin(s.admin.Load()) != AdminMaint {
 			cctx, cancel := context.WithTimeout(ctx, b.checks.timeout)
+			start := time.Now()
 			st, err := b.checks.probe.probe(cctx, s.addr)
+			s.counters.CheckDuration.Store(int64(time.Since(start)))
 			cancel()
 			if ctx.Err() != nil {
 				return
@@ -278,8 +280,12 @@ func (b *Backend) checkDone(s *Server, st CheckStatus, err error) {
 	var ev stateEvent
 	if down != wasDown {
 		s.counters.Transitions.Add(1)
+		now := time.Now().UnixNano()
 		if down {
 			s.counters.Downs.Add(1)
+			s.counters.DownSince.Store(now)
+		} else if since := s.counters.DownSince.Swap(0); since != 0 {
+			s.counters.Downtime.Add(now - since)
 		}
 		ev = b.changedLocked(s, from, checkReason(st, err))
 	}

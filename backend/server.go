@@ -76,6 +76,11 @@ type ServerCounters struct {
 	// Retries counts connect retries on this server (HAProxy's wretr).
 	// atomic: written by the session; read by the metrics collector.
 	ClientAborts, ServerAborts, ResponseErrors, Retries atomic.Uint64
+	// CheckDuration is the last health check's duration (ns); Downtime the
+	// time spent DOWN by health (ns), the current spell (from DownSince,
+	// unix ns, 0 when up) excluded. atomic: written by the checker; read
+	// by the metrics collector.
+	CheckDuration, Downtime, DownSince atomic.Int64
 	// QueueCurrent is the number of waiters in this server's own queue
 	// (hash policies only; the others queue on the backend). atomic: written
 	// under Backend.mu; read by the metrics collector.

@@ -59,6 +59,7 @@ type Collector struct {
 	backendRate, backendMaxRate                                    *prometheus.Desc
 	serverCliAborts, serverSrvAborts, serverRespErrors             *prometheus.Desc
 	serverRetries, serverSinceChange                               *prometheus.Desc
+	serverCheckDuration, serverDowntime                            *prometheus.Desc
 	serverTimes                                                    [numTimers]*prometheus.Desc
 }
 
@@ -196,6 +197,8 @@ func NewCollector(src Source) *Collector {
 		serverSrvAborts:     d("server_server_aborts_total", "Total number of transactions the server cut during the response.", server),
 		serverRespErrors:    d("server_response_errors_total", "Total number of transactions whose server sent no valid response.", server),
 		serverRetries:       d("server_retry_warnings_total", "Total number of connect retries on the server.", server),
+		serverCheckDuration: d("server_check_duration_seconds", "Duration of the server's last health check.", server),
+		serverDowntime:      d("server_downtime_seconds_total", "Total time the server spent DOWN by health checks.", server),
 		serverSinceChange:   d("server_last_state_change_seconds", "Seconds since the server's last state change (or its addition, or the process start).", server),
 		serverLastChange:    d("server_last_change_timestamp_seconds", "Time of the server's last state change (or of its addition) since the Unix epoch in seconds; the process start time if none.", server),
 	}
@@ -231,6 +234,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.frontendDeniedReq, c.frontendDeniedResp, c.frontendReqErrors,
 		c.backendCliAborts, c.backendSrvAborts, c.backendRespErrors, c.backendRate, c.backendMaxRate,
 		c.serverCliAborts, c.serverSrvAborts, c.serverRespErrors, c.serverRetries, c.serverSinceChange,
+		c.serverCheckDuration, c.serverDowntime,
 	} {
 		ch <- d
 	}
@@ -365,6 +369,12 @@ func (c *Collector) collectBackend(ch chan<- prometheus.Metric, b *backend.Backe
 			}
 			counter(ch, c.serverCheckFailures, float64(sc.ChecksFailed.Load()), name, sn)
 			counter(ch, c.serverCheckDowns, float64(sc.Downs.Load()), name, sn)
+			gauge(ch, c.serverCheckDuration, float64(sc.CheckDuration.Load())/1e9, name, sn)
+			down := sc.Downtime.Load()
+			if since := sc.DownSince.Load(); since != 0 {
+				down += c.now().UnixNano() - since
+			}
+			counter(ch, c.serverDowntime, float64(max(down, 0))/1e9, name, sn)
 		}
 		last := startSec
 		if ns := sc.LastChange.Load(); ns != 0 {

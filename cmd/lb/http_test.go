@@ -471,6 +471,9 @@ func TestHTTPHealthCheck(t *testing.T) {
 	if got := get(t, "http://"+p.addr("fe")+"/"); got != "a" {
 		t.Errorf("a back: %q; want a", got)
 	}
+	if sc := be.Servers()[0].Counters(); sc.Downtime.Load() <= 0 || sc.CheckDuration.Load() <= 0 || sc.DownSince.Load() != 0 {
+		t.Errorf("downtime %d ns, last check %d ns, down since %d; want the DOWN spell counted, a duration, and up", sc.Downtime.Load(), sc.CheckDuration.Load(), sc.DownSince.Load())
+	}
 	// The state changes are logged with their own check's words, each
 	// key once.
 	var down, up string
