@@ -215,8 +215,10 @@ func (h *handshake) fail(reason error, counter *atomic.Int64) {
 	h.timer.Stop()
 	h.wire.close(net.ErrClosed)
 	counter.Add(1)
+	ap := addrPort(h.lc.RemoteAddr())
 	h.f.Env.AccessLog.Info().
-		Str("client", h.lc.RemoteAddr().String()).
+		Str("client_ip", ap.Addr().Unmap().String()).
+		Int("client_port", int(ap.Port())).
 		Str("frontend", h.f.Name).
 		Str("mode", string(h.f.Mode)).
 		Str("term", "tls").

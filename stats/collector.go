@@ -98,6 +98,7 @@ var serverStates = [...]backend.State{backend.StateUp, backend.StateDown, backen
 // check_* series at all (as in HAProxy's exporter).
 var checkStatuses = [...]backend.CheckStatus{
 	backend.CheckInit, backend.CheckL4OK, backend.CheckL4TOUT, backend.CheckL4CON, backend.CheckSockErr,
+	backend.CheckL7OK, backend.CheckL7STS, backend.CheckL7RSP, backend.CheckL7TOUT,
 }
 
 // bucketBounds are the histograms' upper bounds in seconds.
@@ -140,7 +141,7 @@ func NewCollector(src Source) *Collector {
 		frontendCur:      d("frontend_current_sessions", "Number of client sessions open now.", proxy),
 		frontendLimit:    d("frontend_limit_sessions", "Limit on client sessions (frontend maxconn); 0 means only the global limit.", proxy),
 		frontendTotal:    d("frontend_sessions_total", "Total number of client sessions accepted.", proxy),
-		frontendBytesIn:  d("frontend_bytes_in_total", "Total number of bytes received from clients.", proxy),
+		frontendBytesIn:  d("frontend_bytes_in_total", "Total number of request bytes sent on to servers (the access log's bytes_in; a request lb answers itself counts 0).", proxy),
 		frontendBytesOut: d("frontend_bytes_out_total", "Total number of bytes sent to clients.", proxy),
 
 		frontendHTTPRequests:  d("frontend_http_requests_total", "Total number of HTTP requests received (HTTP frontends).", proxy),
@@ -191,8 +192,8 @@ func NewCollector(src Source) *Collector {
 		backendCliAborts:    d("backend_client_aborts_total", "Total number of transactions the client cut once a server was involved.", proxy),
 		backendSrvAborts:    d("backend_server_aborts_total", "Total number of transactions the server cut (reset, close, timeout) during the response.", proxy),
 		backendRespErrors:   d("backend_response_errors_total", "Total number of transactions whose server sent no valid response.", proxy),
-		backendRate:         d("backend_current_session_rate", "Transactions given a server per second, over the last second.", proxy),
-		backendMaxRate:      d("backend_max_session_rate", "Highest number of transactions given a server per second.", proxy),
+		backendRate:         d("backend_current_session_rate", "Transactions that asked the backend for a server (served or not), per second, over the last second, counted as they end.", proxy),
+		backendMaxRate:      d("backend_max_session_rate", "Highest number of transactions that asked the backend for a server per second.", proxy),
 		serverCliAborts:     d("server_client_aborts_total", "Total number of transactions to the server the client cut.", server),
 		serverSrvAborts:     d("server_server_aborts_total", "Total number of transactions the server cut during the response.", server),
 		serverRespErrors:    d("server_response_errors_total", "Total number of transactions whose server sent no valid response.", server),

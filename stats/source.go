@@ -81,8 +81,9 @@ type Frontend struct {
 	LimitSessions int64
 	// SessionsTotal counts sessions accepted by this frontend.
 	SessionsTotal int64
-	// BytesIn counts bytes received from clients; BytesOut bytes sent to
-	// them.
+	// BytesIn counts request bytes sent on to servers, BytesOut bytes
+	// sent to clients (lb's own answers included), as the access log's
+	// bytes_in and bytes_out.
 	BytesIn, BytesOut int64
 	// HTTPRequests counts HTTP requests received (HTTP mode).
 	HTTPRequests int64

@@ -107,7 +107,7 @@ func serve(files []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready
 		switch s {
 		case syscall.SIGUSR1:
 			// logrotate moved the access log file: reopen it.
-			if g := inst.current(); g.logw != nil {
+			if g := inst.current(); g.logw != nil && g.logw.reopen != nil {
 				if err := g.logw.Reopen(); err != nil {
 					log.Error().Str("event", "log_reopen_failed").Err(err).Msg("access log not reopened")
 				} else {
