@@ -3,6 +3,7 @@
 //	lb -f FILE      run with that configuration (foreground)
 //	lb -c -f FILE   check the configuration and exit (0 valid, 1 invalid)
 //	lb -v           print version and build information
+//	lb convert FILE print the lb configuration of an haproxy.cfg (convert.go)
 //
 // SIGTERM or SIGINT stops gracefully: listeners close, sessions in progress
 // finish, and what is left after global.hard_stop_after is closed.
@@ -63,6 +64,9 @@ type runOptions struct {
 
 // runWith is run with test options.
 func runWith(args []string, stdout, stderr io.Writer, sig <-chan os.Signal, ready func(*instance), opts runOptions) int {
+	if len(args) > 0 && args[0] == "convert" { // lb convert haproxy.cfg: convert.go
+		return runConvert(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("lb", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
