@@ -411,9 +411,13 @@ func (l *Listener) waitingRoom() {
 
 // stopShards stops every loop (closing its connections) and its socket.
 func (l *Listener) stopShards() {
+	// gnet's Stop takes a while per engine: stop them all at once.
+	var wg sync.WaitGroup
 	for _, sh := range l.shards {
-		sh.stop(l.log)
+		wg.Add(1)
+		go func() { defer wg.Done(); sh.stop(l.log) }() // ends with the engine's stop
 	}
+	wg.Wait()
 	l.shards = nil
 }
 

@@ -392,15 +392,23 @@ func (inst *instance) stop() {
 	close(inst.quit)
 	inst.reapers.Wait()
 	inst.mu.Lock()
+	var closing []*listener.Listener
 	for key, l := range inst.listeners {
-		l.Close()
+		closing = append(closing, l)
 		delete(inst.listeners, key)
 	}
 	for l := range inst.draining {
-		l.Close()
+		closing = append(closing, l)
 		delete(inst.draining, l)
 	}
 	inst.mu.Unlock()
+	// Each listener's engines take a while to stop: all at once.
+	var wg sync.WaitGroup
+	for _, l := range closing {
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Close() }() // ends with the listener's close
+	}
+	wg.Wait()
 	if inst.pipes != nil {
 		inst.pipes.Close()
 	}
