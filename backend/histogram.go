@@ -101,3 +101,28 @@ func (s *HistogramSnapshot) Mean() time.Duration {
 	}
 	return time.Duration(s.SumMicros/s.Count) * time.Microsecond
 }
+
+// Quantile estimates the q-quantile (0 < q < 1) of the observations, by
+// linear interpolation inside the bucket that holds it (as Prometheus's
+// histogram_quantile); 0 without observations, the last bound when it
+// falls above it.
+func (s *HistogramSnapshot) Quantile(q float64) time.Duration {
+	if s.Count == 0 {
+		return 0
+	}
+	rank := q * float64(s.Count)
+	lower, below := time.Duration(0), uint64(0)
+	for i := range HistogramBuckets {
+		upper := HistogramBound(i)
+		if float64(s.Buckets[i]) >= rank {
+			in := s.Buckets[i] - below
+			if in == 0 {
+				return upper
+			}
+			frac := (rank - float64(below)) / float64(in)
+			return lower + time.Duration(frac*float64(upper-lower))
+		}
+		lower, below = upper, s.Buckets[i]
+	}
+	return HistogramBound(HistogramBuckets - 1)
+}

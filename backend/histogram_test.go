@@ -186,3 +186,19 @@ func TestResponseCodes(t *testing.T) {
 		t.Errorf("Add: %v allocations; want 0", n)
 	}
 }
+
+func TestHistogramQuantile(t *testing.T) {
+	var h backend.Histogram
+	for i := 0; i < 100; i++ {
+		h.Observe(time.Duration(i+1) * time.Millisecond)
+	}
+	s := h.Snapshot()
+	p50, p99 := s.Quantile(0.5), s.Quantile(0.99)
+	if p50 < 30*time.Millisecond || p50 > 70*time.Millisecond || p99 < 80*time.Millisecond || p99 > 150*time.Millisecond || p99 < p50 {
+		t.Errorf("p50 %v p99 %v of 1..100 ms", p50, p99)
+	}
+	var empty backend.HistogramSnapshot
+	if empty.Quantile(0.5) != 0 {
+		t.Error("quantile of nothing")
+	}
+}

@@ -59,6 +59,14 @@ type handler struct {
 	requireToken bool
 	log          zerolog.Logger
 	now          func() time.Time
+	hist         rateHistory // the page's sparklines
+}
+
+// takeSnapshot is TakeSnapshot with the frontends' rate histories.
+func (h *handler) takeSnapshot() Snapshot {
+	snap := TakeSnapshot(h.src, h.now())
+	h.hist.fill(&snap)
+	return snap
 }
 
 // NewHandler returns the admin HTTP handler:
@@ -175,7 +183,7 @@ func (h *handler) authorized(r *http.Request) bool {
 
 // snapshot serves GET /stats.json.
 func (h *handler) snapshot(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, TakeSnapshot(h.src, h.now()))
+	writeJSON(w, http.StatusOK, h.takeSnapshot())
 }
 
 // listBackends serves GET /api/backends.

@@ -358,11 +358,11 @@ func TestStatsJSONFieldNames(t *testing.T) {
 	}{
 		{"top", doc, "backends frontends process time"},
 		{"process", doc["process"], "connections_total current_connections max_connections start_time uptime_seconds version"},
-		{"frontend", doc["frontends"].([]any)[0], "bytes_in bytes_out current_sessions http_requests http_responses limit_sessions mode name sessions_total"},
-		{"backend", be, "active_servers backup_servers balance connect_errors current_queue current_sessions downs http_requests http_responses max_queue name no_server queue_full redispatches retries servers sessions_total status timers weight"},
-		{"server", sv, "address admin backup check_downs check_failures check_status connect_errors current_queue current_sessions http_responses last_change limit_sessions max_queue name sessions_total state timers weight"},
+		{"frontend", doc["frontends"].([]any)[0], "bytes_in bytes_out current_sessions denied_requests http_requests http_responses limit_sessions max_session_rate max_sessions mode name rate_history request_errors session_rate sessions_total"},
+		{"backend", be, "active_servers backup_servers balance bytes_in bytes_out client_aborts connect_errors current_queue current_sessions downs http_requests http_responses max_queue max_session_rate name no_server queue_full redispatches response_errors retries server_aborts servers session_rate sessions_total status timers weight"},
+		{"server", sv, "address admin backup bytes_in bytes_out check_downs check_duration_seconds check_failures check_status client_aborts connect_errors current_queue current_sessions downtime_seconds http_responses last_change limit_sessions max_queue name response_errors retries server_aborts sessions_total state timers weight"},
 		{"timers", sv["timers"], "connect queue response total"},
-		{"timer", sv["timers"].(map[string]any)["connect"], "count mean_seconds"},
+		{"timer", sv["timers"].(map[string]any)["connect"], "count mean_seconds p50_seconds p99_seconds"},
 		{"http_responses", sv["http_responses"], "1xx 2xx 3xx 4xx 5xx other"},
 	} {
 		if got := keys(tc.v); got != tc.want {

@@ -42,6 +42,17 @@ type FrontendStatus struct {
 	// HTTPRequests and HTTPResponses are 0 for TCP frontends.
 	HTTPRequests  int64     `json:"http_requests"`
 	HTTPResponses HTTPCodes `json:"http_responses"`
+	// MaxSessions is the most sessions at once; SessionRate and
+	// MaxSessionRate new sessions per second, now and at most.
+	MaxSessions    int64 `json:"max_sessions"`
+	SessionRate    int64 `json:"session_rate"`
+	MaxSessionRate int64 `json:"max_session_rate"`
+	DeniedRequests int64 `json:"denied_requests"`
+	RequestErrors  int64 `json:"request_errors"`
+	// RateHistory is the request rate (HTTP) or session rate (TCP), per
+	// second, sampled at most once a second while the page or the JSON is
+	// read, oldest first (at most 60 samples).
+	RateHistory []float64 `json:"rate_history"`
 }
 
 // HTTPCodes counts HTTP responses by status class.
@@ -87,6 +98,19 @@ type BackendStatus struct {
 	HTTPResponses HTTPCodes      `json:"http_responses"`
 	Timers        Timers         `json:"timers"`
 	Servers       []ServerStatus `json:"servers"` // in declaration order
+	Errors
+	SessionRate    int64 `json:"session_rate"`
+	MaxSessionRate int64 `json:"max_session_rate"`
+}
+
+// Errors are the byte, abort and error counters a backend and a server
+// share.
+type Errors struct {
+	BytesIn        uint64 `json:"bytes_in"`
+	BytesOut       uint64 `json:"bytes_out"`
+	ClientAborts   uint64 `json:"client_aborts"`
+	ServerAborts   uint64 `json:"server_aborts"`
+	ResponseErrors uint64 `json:"response_errors"`
 }
 
 // ServerStatus is one server.
@@ -115,6 +139,10 @@ type ServerStatus struct {
 	LastChange    *time.Time `json:"last_change"`
 	HTTPResponses HTTPCodes  `json:"http_responses"`
 	Timers        Timers     `json:"timers"`
+	Errors
+	Retries              uint64  `json:"retries"`
+	CheckDurationSeconds float64 `json:"check_duration_seconds"`
+	DowntimeSeconds      float64 `json:"downtime_seconds"`
 }
 
 // Timers summarises the timer histograms (see backend.BackendCounters).
@@ -130,6 +158,8 @@ type Timers struct {
 type Timer struct {
 	Count       uint64  `json:"count"`
 	MeanSeconds float64 `json:"mean_seconds"`
+	P50Seconds  float64 `json:"p50_seconds"` // estimated from the buckets
+	P99Seconds  float64 `json:"p99_seconds"`
 }
 
 // TakeSnapshot reads src now. Frontends and backends are sorted by name;
@@ -163,6 +193,11 @@ func TakeSnapshot(src Source, now time.Time) Snapshot {
 			BytesOut:        f.BytesOut,
 			HTTPRequests:    f.HTTPRequests,
 			HTTPResponses:   httpCodes(func(c backend.CodeClass) uint64 { return uint64(f.HTTPResponses[c]) }),
+			MaxSessions:     f.MaxSessions,
+			SessionRate:     f.SessionRate,
+			MaxSessionRate:  f.MaxSessionRate,
+			DeniedRequests:  f.DeniedRequests,
+			RequestErrors:   f.RequestErrors,
 		})
 	}
 	slices.SortFunc(snap.Frontends, func(a, b FrontendStatus) int { return strings.Compare(a.Name, b.Name) })
@@ -199,6 +234,10 @@ func backendStatus(b *backend.Backend) BackendStatus {
 		HTTPResponses:   httpCodes(bc.HTTPResponses.Load),
 		Timers:          timers(backendTimers(bc)),
 		Servers:         make([]ServerStatus, 0, len(servers)),
+		Errors: Errors{BytesIn: bc.BytesIn.Load(), BytesOut: bc.BytesOut.Load(), ClientAborts: bc.ClientAborts.Load(),
+			ServerAborts: bc.ServerAborts.Load(), ResponseErrors: bc.ResponseErrors.Load()},
+		SessionRate:    bc.SessionRate.Value(time.Now()),
+		MaxSessionRate: bc.SessionRate.Max(),
 	}
 	if t.weight > 0 {
 		bs.Status = "UP"
@@ -230,7 +269,16 @@ func serverStatus(s *backend.Server) ServerStatus {
 		CheckDowns:      sc.Downs.Load(),
 		HTTPResponses:   httpCodes(sc.HTTPResponses.Load),
 		Timers:          timers(serverTimers(sc)),
+		Errors: Errors{BytesIn: sc.BytesIn.Load(), BytesOut: sc.BytesOut.Load(), ClientAborts: sc.ClientAborts.Load(),
+			ServerAborts: sc.ServerAborts.Load(), ResponseErrors: sc.ResponseErrors.Load()},
+		Retries:              sc.Retries.Load(),
+		CheckDurationSeconds: float64(sc.CheckDuration.Load()) / 1e9,
 	}
+	down := sc.Downtime.Load()
+	if since := sc.DownSince.Load(); since != 0 {
+		down += time.Now().UnixNano() - since
+	}
+	ss.DowntimeSeconds = float64(max(down, 0)) / 1e9
 	if ns := sc.LastChange.Load(); ns != 0 {
 		t := time.Unix(0, ns).UTC()
 		ss.LastChange = &t
@@ -242,7 +290,8 @@ func serverStatus(s *backend.Server) ServerStatus {
 func timers(h [numTimers]*backend.Histogram) Timers {
 	t := func(h *backend.Histogram) Timer {
 		s := h.Snapshot()
-		return Timer{Count: s.Count, MeanSeconds: s.Mean().Seconds()}
+		return Timer{Count: s.Count, MeanSeconds: s.Mean().Seconds(),
+			P50Seconds: s.Quantile(0.5).Seconds(), P99Seconds: s.Quantile(0.99).Seconds()}
 	}
 	return Timers{
 		Queue:    t(h[timerQueue]),
