@@ -42,6 +42,7 @@ func (b *Backend) InheritState(prev *Backend, oldFile, newFile *config.Backend) 
 			s.down.Store(down)
 			if down {
 				s.health = 0
+				s.counters.DownSince.Store(p.counters.DownSince.Load()) // the spell goes on
 			} else {
 				s.health = b.checks.rise + b.checks.fall - 1
 			}

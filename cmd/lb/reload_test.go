@@ -102,6 +102,9 @@ func TestReloadCarriesHealth(t *testing.T) {
 	if st := p.inst.backend("be").Servers()[0].State().String(); st != "DOWN" {
 		t.Errorf("dead server after reload: %s; want DOWN carried over", st)
 	}
+	if p.inst.backend("be").Servers()[0].Counters().DownSince.Load() == 0 {
+		t.Errorf("the DOWN spell did not carry over (its downtime would not count)")
+	}
 	if got := readAll(t, dial(t, p.addr("fe"))); got != "live" {
 		t.Errorf("after reload: %q; want live", got)
 	}
