@@ -15,9 +15,9 @@ import (
 // both generations run health checks, its health (UP stays UP without
 // waiting for `rise` checks, DOWN stays DOWN until `rise` checks pass).
 // Call it before Start. Safe for concurrent use with prev's traffic.
-func (b *Backend) InheritState(prev *Backend, oldFile, newFile *config.Backend) {
+func (b *Backend) InheritState(prev *Backend, oldFile, newFile *config.Backend) []RuntimeNote {
 	if prev == nil {
-		return
+		return nil
 	}
 	byName := map[string]*Server{}
 	prev.mu.Lock()
@@ -30,7 +30,7 @@ func (b *Backend) InheritState(prev *Backend, oldFile, newFile *config.Backend) 
 
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.inheritRuntime(&rt, oldFile, newFile)
+	notes := b.inheritRuntime(&rt, oldFile, newFile)
 	for _, s := range b.servers {
 		p := byName[s.name]
 		if p == nil || p.addr != s.addr {
@@ -49,4 +49,5 @@ func (b *Backend) InheritState(prev *Backend, oldFile, newFile *config.Backend) 
 			s.counters.CheckStatus.Store(p.counters.CheckStatus.Load())
 		}
 	}
+	return notes
 }

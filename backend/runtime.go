@@ -12,7 +12,15 @@ import (
 // a server added or removed) is kept by the next configuration generation
 // unless the file changed that very server: HAProxy needs a server-state
 // file for this, lb keeps the changes in memory. Each kept or overridden
-// change is logged ("runtime_kept", "runtime_overridden").
+// change is reported (RuntimeNote), for the caller to log once the new
+// generation runs ("runtime_kept", "runtime_overridden").
+
+// RuntimeNote is one runtime change a new generation kept or dropped.
+type RuntimeNote struct {
+	Server string
+	Change string // "weight", "added" or "removed"
+	Kept   bool   // false: the file changed the server, the change is dropped
+}
 
 // runtimeChanges records a backend's runtime API changes since the file
 // was loaded. Owned by Backend.mu.
@@ -60,7 +68,7 @@ func (r *runtimeChanges) noteRemoved(name string) {
 // started yet) where the file did not change the server they touch:
 // oldFile and newFile are the backend's section in the previous and the
 // new configuration. Called by InheritState with b.mu held.
-func (b *Backend) inheritRuntime(prev *runtimeChanges, oldFile, newFile *config.Backend) {
+func (b *Backend) inheritRuntime(prev *runtimeChanges, oldFile, newFile *config.Backend) (notes []RuntimeNote) {
 	fileServer := func(c *config.Backend, name string) *config.Server {
 		if c == nil {
 			return nil
@@ -76,14 +84,8 @@ func (b *Backend) inheritRuntime(prev *runtimeChanges, oldFile, newFile *config.
 		o, n := fileServer(oldFile, name), fileServer(newFile, name)
 		return o != nil && n != nil && reflect.DeepEqual(*o, *n)
 	}
-	kept := func(what, name string) {
-		b.log.Info().Str("event", "runtime_kept").Str("backend", b.name).Str("server", name).
-			Str("change", what).Msg("runtime change kept across the reload")
-	}
-	overridden := func(what, name string) {
-		b.log.Warn().Str("event", "runtime_overridden").Str("backend", b.name).Str("server", name).
-			Str("change", what).Msg("runtime change dropped: the file changed this server")
-	}
+	kept := func(what, name string) { notes = append(notes, RuntimeNote{name, what, true}) }
+	overridden := func(what, name string) { notes = append(notes, RuntimeNote{name, what, false}) }
 	servers := slices.Clone(b.servers)
 	for _, name := range slices.Sorted(maps.Keys(prev.added)) {
 		cfg := prev.added[name]
@@ -124,4 +126,5 @@ func (b *Backend) inheritRuntime(prev *runtimeChanges, oldFile, newFile *config.
 		}
 	}
 	b.setServersLocked(servers)
+	return notes
 }

@@ -65,6 +65,9 @@ type instance struct {
 // health checkers), frontends and sessions. A reload builds a new one; the
 // old one lives on until its last session ends or hard_stop_after passes.
 type generation struct {
+	// runtime lists, by backend, the runtime changes this generation kept
+	// or dropped from the previous one, logged once it runs.
+	runtime   map[string][]backend.RuntimeNote
 	cfg       *config.Config
 	env       *session.Env
 	global    *listener.Gate
@@ -188,6 +191,17 @@ func (inst *instance) reload() error {
 		g.retire(0, inst.log)
 		return err
 	}
+	for _, name := range sortedKeys(g.runtime) {
+		for _, n := range g.runtime[name] {
+			if n.Kept {
+				inst.log.Info().Str("event", "runtime_kept").Str("backend", name).Str("server", n.Server).
+					Str("change", n.Change).Msg("runtime change kept across the reload")
+			} else {
+				inst.log.Warn().Str("event", "runtime_overridden").Str("backend", name).Str("server", n.Server).
+					Str("change", n.Change).Msg("runtime change dropped: the file changed this server")
+			}
+		}
+	}
 	if inst.admin == nil || !reflect.DeepEqual(inst.admin.cfg, cfg.Admin) {
 		// The admin listener moved or changed: restart it (the data plane
 		// already runs the new configuration either way).
@@ -248,7 +262,12 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			return nil, err
 		}
 		if prev != nil && prev.backends[name] != nil {
-			be.InheritState(prev.backends[name], prev.cfg.Backends[name], cfg.Backends[name])
+			if notes := be.InheritState(prev.backends[name], prev.cfg.Backends[name], cfg.Backends[name]); len(notes) > 0 {
+				if g.runtime == nil {
+					g.runtime = map[string][]backend.RuntimeNote{}
+				}
+				g.runtime[name] = notes
+			}
 		}
 		be.Start()
 		g.backends[name] = be
