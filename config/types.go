@@ -151,6 +151,18 @@ type Frontend struct {
 	// whole ClientHello before it routes with what it has (the default
 	// backend). Default "5s".
 	InspectDelay Duration `toml:"inspect_delay"`
+	// AcceptProxy makes the frontend read a PROXY protocol header (v1 or
+	// v2) from the connections of AcceptProxyFrom, and take its source as
+	// the client's address. Default false.
+	AcceptProxy bool `toml:"accept_proxy"`
+	// AcceptProxyFrom lists the networks ("10.0.0.0/8", "192.0.2.7") of
+	// the proxies trusted to send it; from them the header is required.
+	// Required with AcceptProxy.
+	AcceptProxyFrom []string `toml:"accept_proxy_from"`
+	// AcceptProxyUntrusted is what happens to a connection from any other
+	// source: "plain" (served as a connection without a header) or
+	// "refuse" (closed at once). Default "plain".
+	AcceptProxyUntrusted string `toml:"accept_proxy_untrusted"`
 	// TLS makes the frontend terminate TLS. Default nil (plain).
 	TLS *TLS `toml:"tls"`
 	// HTTPRequest lists request rules, evaluated in order on each request

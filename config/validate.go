@@ -168,6 +168,7 @@ func (c *Config) validate(r *report) {
 		if f.TLS != nil {
 			checkTLS(r, p+".tls", f.TLS)
 		}
+		checkAcceptProxy(r, p, f)
 	}
 
 	for _, name := range c.sectionOrder("backend", backendNames) {
@@ -560,4 +561,39 @@ func checkSNIRoute(r *report, p string, rt Route) {
 	case strings.ContainsAny(name, "*:/ ") || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, ".."):
 		r.add(p+".sni", `invalid server name %q (want "host.example" or "*.example")`, rt.SNI)
 	}
+}
+
+// checkAcceptProxy validates the PROXY protocol keys of a frontend.
+func checkAcceptProxy(r *report, p string, f *Frontend) {
+	if !f.AcceptProxy {
+		if len(f.AcceptProxyFrom) > 0 || f.AcceptProxyUntrusted != "" {
+			r.add(p+".accept_proxy", "accept_proxy_from and accept_proxy_untrusted need accept_proxy = true")
+		}
+		return
+	}
+	if len(f.AcceptProxyFrom) == 0 {
+		r.add(p+".accept_proxy_from", `required with accept_proxy: the networks of the proxies trusted to send the header, e.g. ["10.0.0.0/8"]`)
+	}
+	for i, n := range f.AcceptProxyFrom {
+		if _, err := ParseNetwork(n); err != nil {
+			r.add(indexKey(p+".accept_proxy_from", i), "%v", err)
+		}
+	}
+	switch f.AcceptProxyUntrusted {
+	case "", "plain", "refuse":
+	default:
+		r.add(p+".accept_proxy_untrusted", `invalid value %q (want "plain" or "refuse")`, f.AcceptProxyUntrusted)
+	}
+}
+
+// ParseNetwork parses a network ("10.0.0.0/8") or an address (one host).
+func ParseNetwork(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("invalid network %q (want e.g. \"10.0.0.0/8\" or \"192.0.2.7\")", s)
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

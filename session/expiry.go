@@ -169,7 +169,7 @@ func (s *Session) waitsOn(c *channel) bool {
 		return c == &s.req || s.bc.open
 	}
 	if c == &s.req {
-		return c.an != 0
+		return c.an != 0 || s.proxy
 	}
 	if c.an&analyzer.AnHTTPXferResBody != 0 {
 		return true

@@ -60,6 +60,11 @@ type Frontend struct {
 	// Client is the client-side codec (HTTP mode). Nil means HTTP/1
 	// (H1Client).
 	Client ClientCodec
+	// ProxyFrom, when set, are the networks whose connections start with
+	// a PROXY protocol header (required from them); ProxyRefuse closes the
+	// connections of other sources at once (else they are plain).
+	ProxyFrom   []netip.Prefix
+	ProxyRefuse bool
 	// TLS, when set, makes the frontend terminate TLS: each connection's
 	// handshake completes before its session starts (handshake.go).
 	TLS *tls.Config
@@ -81,6 +86,29 @@ type Frontend struct {
 	// or not complete in time (HAProxy's dreq, dresp, ereq). atomic:
 	// written at each transaction's end; read by the metrics collector.
 	DeniedRequests, DeniedResponses, RequestErrors atomic.Int64
+	// ProxyErrors counts connections closed for their PROXY header
+	// (malformed, oversized, truncated, or missing from an untrusted
+	// source with ProxyRefuse). atomic: read by the metrics collector.
+	ProxyErrors atomic.Int64
+}
+
+// proxyTrust says what to do with a new connection from remote: expect a
+// PROXY header, refuse it, or neither.
+func (f *Frontend) proxyTrust(remote net.Addr) (expect, refuse bool) {
+	if f.ProxyFrom == nil {
+		return false, false
+	}
+	a := addrPort(remote).Addr().Unmap()
+	for _, p := range f.ProxyFrom {
+		if p.Contains(a) {
+			return true, false
+		}
+	}
+	if f.ProxyRefuse {
+		f.ProxyErrors.Add(1)
+		return false, true
+	}
+	return false, false
 }
 
 // target returns the backend of a route index (-1: the default one).
@@ -105,10 +133,17 @@ func (f *Frontend) clientCodec() ClientCodec {
 // connection slots). An HTTP frontend has no other way to run than on the
 // event loops with its analyzers: there is no raw fallback. Loop only.
 func (f *Frontend) Open(c LoopConn, l Loop, release func()) bool {
+	expect, refuse := f.proxyTrust(c.RemoteAddr())
+	if refuse {
+		return true
+	}
 	if f.TLS != nil {
-		return f.newHandshake(release).OnOpen(c, l)
+		h := f.newHandshake(release)
+		h.proxy = expect
+		return h.OnOpen(c, l)
 	}
 	s := f.newSession(release, addrPort(c.RemoteAddr()))
+	s.proxy = expect
 	c.SetContext(&s.fc)
 	return s.fc.OnOpen(c, l)
 }
@@ -118,13 +153,25 @@ func (f *Frontend) Open(c LoopConn, l Loop, release func()) bool {
 // ended). release is as for Open. The session is counted before Start
 // returns, so Env.Wait called afterwards waits for it.
 func (f *Frontend) Start(fc Conn, loops Loops, release func()) {
-	if f.TLS != nil {
-		if err := loops.AttachOne(fc, f.newHandshake(release)); err != nil && release != nil {
+	expect, refuse := f.proxyTrust(fc.RemoteAddr())
+	if refuse {
+		fc.Close()
+		if release != nil {
 			release()
 		}
 		return
 	}
-	f.newSession(release, addrPort(fc.RemoteAddr())).attach(fc, loops)
+	if f.TLS != nil {
+		h := f.newHandshake(release)
+		h.proxy = expect
+		if err := loops.AttachOne(fc, h); err != nil && release != nil {
+			release()
+		}
+		return
+	}
+	s := f.newSession(release, addrPort(fc.RemoteAddr()))
+	s.proxy = expect
+	s.attach(fc, loops)
 }
 
 // newSession makes and counts a session of f.

@@ -1,9 +1,12 @@
 package session
 
 import (
+	"net/netip"
+
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/lb-proxy/lb/analyzer"
 	"net"
 	"runtime"
 	"sync/atomic"
@@ -85,6 +88,10 @@ type handshake struct {
 	timer   Timer
 	started bool // the goroutine runs
 	done    bool // finished, failed or given up: the socket is no longer the handshake's
+	// proxy: a PROXY protocol header comes first (before the ClientHello);
+	// client is its source once read.
+	proxy  bool
+	client netip.AddrPort
 	// flushing: a task to write what the handshake queued is posted
 	// (atomic: the handshake goroutine posts it).
 	flushing atomic.Bool
@@ -134,6 +141,24 @@ func (h *handshake) OnTraffic(c LoopConn) bool {
 		return false
 	}
 	h.wire.mu.Lock()
+	if h.proxy {
+		ph, n, err := analyzer.ParseProxyHeader(h.wire.in)
+		switch {
+		case err == analyzer.ErrProxyIncomplete:
+			h.wire.mu.Unlock()
+			return false
+		case err != nil:
+			h.wire.mu.Unlock()
+			h.f.ProxyErrors.Add(1)
+			h.fail(err, &h.f.TLSStats.FailProtocol)
+			return true
+		}
+		h.wire.in = h.wire.in[:copy(h.wire.in, h.wire.in[n:])]
+		h.proxy = false
+		if !ph.Local && ph.Src.IsValid() {
+			h.client = ph.Src
+		}
+	}
 	in := len(h.wire.in)
 	whole := helloComplete(h.wire.in)
 	h.wire.mu.Unlock()
@@ -263,7 +288,11 @@ func (h *handshake) finish() {
 	if cs.DidResume {
 		h.f.TLSStats.Resumed.Add(1)
 	}
-	s := h.f.newSession(h.release, addrPort(h.lc.RemoteAddr()))
+	client := addrPort(h.lc.RemoteAddr())
+	if h.client.IsValid() {
+		client = netip.AddrPortFrom(h.client.Addr().Unmap(), h.client.Port())
+	}
+	s := h.f.newSession(h.release, client)
 	s.fc.tls = st
 	th := &tlsEnd{e: &s.fc, w: &tlsLoop{st: st}}
 	h.lc.SetContext(th)

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"net/netip"
+
 	"github.com/lb-proxy/lb/analyzer"
 	"github.com/lb-proxy/lb/config"
 )
@@ -70,6 +72,12 @@ func (s *Session) step() bool {
 		}
 		s.unpark()
 	}
+	// 0. A PROXY protocol header comes before anything else.
+	if s.proxy {
+		if s.proxyHeader(); s.proxy || s.closing {
+			return false
+		}
+	}
 	// 1. Request analyzers, in bit order (tcp_inspect_req is alone on
 	// TCP-mode channels).
 	if s.req.an&analyzer.AnTCPInspectReq != 0 {
@@ -103,7 +111,39 @@ func (s *Session) step() bool {
 
 // held reports HOLD: the request is still being parsed and validated, so
 // no server may be chosen or contacted.
-func (s *Session) held() bool { return s.req.an&(analyzer.AnHTTPLBReq|analyzer.AnTCPInspectReq) != 0 }
+func (s *Session) held() bool {
+	return s.proxy || s.req.an&(analyzer.AnHTTPLBReq|analyzer.AnTCPInspectReq) != 0
+}
+
+// proxyHeader reads the connection's PROXY protocol header: once whole,
+// its bytes are dropped and its source becomes the client's address
+// (balancing, X-Forwarded-For, rules, the log); a malformed one, or the
+// client's end before it is whole, closes the connection.
+func (s *Session) proxyHeader() {
+	h, n, err := analyzer.ParseProxyHeader(s.input(&s.req))
+	switch {
+	case err == analyzer.ErrProxyIncomplete && !s.req.shutr:
+		return
+	case err != nil:
+		s.fe.ProxyErrors.Add(1)
+		s.abort(Term{CauseProxy, PhaseRequest})
+		return
+	}
+	s.consume(&s.req, n)
+	s.proxy = false
+	if !h.Local && h.Src.IsValid() {
+		s.setClient(h.Src)
+	}
+}
+
+// setClient makes a the session's client address (a PROXY header's
+// source).
+func (s *Session) setClient(a netip.AddrPort) {
+	s.client, s.clientStr = netip.AddrPortFrom(a.Addr().Unmap(), a.Port()), ""
+	if s.t != nil {
+		s.t.a.Src = s.client.Addr()
+	}
+}
 
 // tcpInspect runs tcp_inspect_req: once the client's ClientHello is whole
 // (or cannot be: not TLS, too large, the client stopped sending, or

@@ -21,6 +21,9 @@ type Session struct {
 	// clientStr is the client's IP address as the log writes it, made at
 	// the first line.
 	clientStr string
+	// proxy: a PROXY protocol header is due before anything else
+	// (Frontend.ProxyFrom); HOLD until it is read (proxyHeader).
+	proxy bool
 	accepted  int64 // immutable: unix ns
 	// release returns the listener's connection slots; finish calls it.
 	release func()

@@ -55,6 +55,7 @@ type Collector struct {
 	processHandoffs, processPoolReuses, processServerDials         *prometheus.Desc
 	frontendMaxSessions, frontendRate, frontendMaxRate             *prometheus.Desc
 	frontendDeniedReq, frontendDeniedResp, frontendReqErrors       *prometheus.Desc
+	frontendProxyErrors                                            *prometheus.Desc
 	backendCliAborts, backendSrvAborts, backendRespErrors          *prometheus.Desc
 	backendRate, backendMaxRate                                    *prometheus.Desc
 	serverCliAborts, serverSrvAborts, serverRespErrors             *prometheus.Desc
@@ -188,6 +189,7 @@ func NewCollector(src Source) *Collector {
 		frontendMaxRate:     d("frontend_max_session_rate", "Highest number of new client sessions per second.", proxy),
 		frontendDeniedReq:   d("frontend_requests_denied_total", "Total number of requests refused by a deny rule.", proxy),
 		frontendDeniedResp:  d("frontend_responses_denied_total", "Total number of responses replaced by a deny rule.", proxy),
+		frontendProxyErrors: d("frontend_proxy_errors_total", "Total number of connections closed for their PROXY protocol header (malformed, oversized, truncated, or an untrusted source refused).", proxy),
 		frontendReqErrors:   d("frontend_request_errors_total", "Total number of requests refused as malformed or not complete in time (400, 408, 413, 414, 431...).", proxy),
 		backendCliAborts:    d("backend_client_aborts_total", "Total number of transactions the client cut once a server was involved.", proxy),
 		backendSrvAborts:    d("backend_server_aborts_total", "Total number of transactions the server cut (reset, close, timeout) during the response.", proxy),
@@ -232,7 +234,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 		c.serverCheckStatus, c.serverCheckFailures, c.serverCheckDowns, c.serverLastChange,
 		c.processHandoffs, c.processPoolReuses, c.processServerDials,
 		c.frontendMaxSessions, c.frontendRate, c.frontendMaxRate,
-		c.frontendDeniedReq, c.frontendDeniedResp, c.frontendReqErrors,
+		c.frontendDeniedReq, c.frontendDeniedResp, c.frontendReqErrors, c.frontendProxyErrors,
 		c.backendCliAborts, c.backendSrvAborts, c.backendRespErrors, c.backendRate, c.backendMaxRate,
 		c.serverCliAborts, c.serverSrvAborts, c.serverRespErrors, c.serverRetries, c.serverSinceChange,
 		c.serverCheckDuration, c.serverDowntime,
@@ -281,6 +283,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		counter(ch, c.frontendDeniedReq, float64(f.DeniedRequests), f.Name)
 		counter(ch, c.frontendDeniedResp, float64(f.DeniedResponses), f.Name)
 		counter(ch, c.frontendReqErrors, float64(f.RequestErrors), f.Name)
+		counter(ch, c.frontendProxyErrors, float64(f.ProxyErrors), f.Name)
 		if f.Mode == "http" {
 			counter(ch, c.frontendHTTPRequests, float64(f.HTTPRequests), f.Name)
 			for cc, n := range f.HTTPResponses {

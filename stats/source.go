@@ -100,6 +100,8 @@ type Frontend struct {
 	// rule (requests, responses), and requests refused as malformed or
 	// late (HAProxy's dreq, dresp, ereq).
 	DeniedRequests, DeniedResponses, RequestErrors int64
+	// ProxyErrors counts connections closed for their PROXY header.
+	ProxyErrors int64
 	TLS                                            bool
 	TLSHandshakes, TLSResumed                      int64
 	TLSFailures                                    [len(TLSFailureReasons)]int64

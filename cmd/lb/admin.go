@@ -53,6 +53,7 @@ func (s statsSource) Frontends() []stats.Frontend {
 		now := time.Now()
 		f.MaxSessions, f.SessionRate, f.MaxSessionRate = fe.MaxSessions.Load(), fe.SessionRate.Value(now), fe.SessionRate.Max()
 		f.DeniedRequests, f.DeniedResponses, f.RequestErrors = fe.DeniedRequests.Load(), fe.DeniedResponses.Load(), fe.RequestErrors.Load()
+		f.ProxyErrors = fe.ProxyErrors.Load()
 		if fe.TLS != nil {
 			ts := &fe.TLSStats
 			f.TLS, f.TLSHandshakes, f.TLSResumed = true, ts.Handshakes.Load(), ts.Resumed.Load()

@@ -294,6 +294,13 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		if fc.TLS != nil {
 			fe.TLS = tlsServerConfig(fc.TLS)
 		}
+		if fc.AcceptProxy {
+			for _, n := range fc.AcceptProxyFrom {
+				p, _ := config.ParseNetwork(n) // validated
+				fe.ProxyFrom = append(fe.ProxyFrom, p)
+			}
+			fe.ProxyRefuse = fc.AcceptProxyUntrusted == "refuse"
+		}
 		if fc.Mode == config.ModeHTTP {
 			fe.HTTP = analyzerConfig(fc, fe)
 		}
