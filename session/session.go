@@ -23,8 +23,8 @@ type Session struct {
 	clientStr string
 	// proxy: a PROXY protocol header is due before anything else
 	// (Frontend.ProxyFrom); HOLD until it is read (proxyHeader).
-	proxy bool
-	accepted  int64 // immutable: unix ns
+	proxy    bool
+	accepted int64 // immutable: unix ns
 	// release returns the listener's connection slots; finish calls it.
 	release func()
 

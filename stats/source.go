@@ -101,10 +101,10 @@ type Frontend struct {
 	// late (HAProxy's dreq, dresp, ereq).
 	DeniedRequests, DeniedResponses, RequestErrors int64
 	// ProxyErrors counts connections closed for their PROXY header.
-	ProxyErrors int64
-	TLS                                            bool
-	TLSHandshakes, TLSResumed                      int64
-	TLSFailures                                    [len(TLSFailureReasons)]int64
+	ProxyErrors               int64
+	TLS                       bool
+	TLSHandshakes, TLSResumed int64
+	TLSFailures               [len(TLSFailureReasons)]int64
 }
 
 // TLSFailureReasons are the reason label values of
