@@ -172,3 +172,41 @@ func parseProxyV2(b []byte) (ProxyHeader, int, error) {
 	}
 	return h, size, nil
 }
+
+// AppendProxyHeader appends a PROXY protocol header (version 1 or 2) for a
+// TCP connection from src to dst; with addresses of different families or
+// invalid ones, a v1 UNKNOWN or a v2 LOCAL header.
+func AppendProxyHeader(b []byte, version int, src, dst netip.AddrPort) []byte {
+	src = netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+	dst = netip.AddrPortFrom(dst.Addr().Unmap(), dst.Port())
+	ok := src.IsValid() && dst.IsValid() && src.Addr().Is4() == dst.Addr().Is4()
+	if version == 1 {
+		if !ok {
+			return append(b, "PROXY UNKNOWN\r\n"...)
+		}
+		fam := "TCP4 "
+		if src.Addr().Is6() {
+			fam = "TCP6 "
+		}
+		b = append(append(b, "PROXY "...), fam...)
+		b = append(src.Addr().AppendTo(b), ' ')
+		b = append(dst.Addr().AppendTo(b), ' ')
+		b = append(strconv.AppendUint(b, uint64(src.Port()), 10), ' ')
+		return append(strconv.AppendUint(b, uint64(dst.Port()), 10), "\r\n"...)
+	}
+	b = append(b, proxyV2Sig...)
+	if !ok {
+		return append(b, 0x20, 0x00, 0, 0) // LOCAL, UNSPEC
+	}
+	if src.Addr().Is4() {
+		b = append(b, 0x21, 0x11, 0, 12)
+		s, d := src.Addr().As4(), dst.Addr().As4()
+		b = append(append(b, s[:]...), d[:]...)
+	} else {
+		b = append(b, 0x21, 0x21, 0, 36)
+		s, d := src.Addr().As16(), dst.Addr().As16()
+		b = append(append(b, s[:]...), d[:]...)
+	}
+	b = binary.BigEndian.AppendUint16(b, src.Port())
+	return binary.BigEndian.AppendUint16(b, dst.Port())
+}

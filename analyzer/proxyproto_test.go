@@ -114,3 +114,26 @@ func FuzzProxyHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestAppendProxyHeader: what lb sends parses back to the same addresses,
+// in both versions and families, and is refused by nothing the reference
+// accepts; mixed families give a header without addresses.
+func TestAppendProxyHeader(t *testing.T) {
+	for _, v := range []int{1, 2} {
+		for _, pair := range [][2]string{{"192.0.2.7:40000", "198.51.100.1:443"}, {"[2001:db8::7]:1", "[2001:db8::1]:2"}, {"[::ffff:192.0.2.7]:5", "192.0.2.1:6"}} {
+			src, dst := netip.MustParseAddrPort(pair[0]), netip.MustParseAddrPort(pair[1])
+			b := AppendProxyHeader(nil, v, src, dst)
+			h, n, err := ParseProxyHeader(b)
+			if err != nil || n != len(b) || h.Version != v || h.Src.Addr() != src.Addr().Unmap() || h.Src.Port() != src.Port() || h.Dst.Port() != dst.Port() {
+				t.Errorf("v%d %v: %q -> %+v, %d, %v", v, pair, b, h, n, err)
+			}
+			if _, err := proxyproto.Read(bufio.NewReader(bytes.NewReader(b))); err != nil {
+				t.Errorf("v%d %v: the reference refuses %q: %v", v, pair, b, err)
+			}
+		}
+		b := AppendProxyHeader(nil, v, netip.MustParseAddrPort("192.0.2.7:1"), netip.MustParseAddrPort("[::1]:2"))
+		if h, _, err := ParseProxyHeader(b); err != nil || !h.Local {
+			t.Errorf("v%d mixed families: %+v, %v; want a header without addresses", v, h, err)
+		}
+	}
+}

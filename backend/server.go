@@ -20,6 +20,7 @@ type Server struct {
 	addr    string
 	backup  bool
 	maxConn int64 // 0 = unlimited; immutable
+	proxy   int   // PROXY protocol version sent to it (0: none); immutable
 
 	// cur counts reserved slots. atomic: incremented under b.mu only (so a
 	// check-then-reserve never overshoots maxConn), decremented by Release
@@ -130,6 +131,10 @@ func (s *Server) Addr() string { return s.addr }
 
 // Backup reports whether this is a backup server. Immutable.
 func (s *Server) Backup() bool { return s.backup }
+
+// SendProxy returns the PROXY protocol version lb sends the server first
+// on each connection: 1, 2, or 0 for none. Immutable.
+func (s *Server) SendProxy() int { return s.proxy }
 
 // MaxConn returns the configured slot limit; 0 means unlimited. Immutable.
 func (s *Server) MaxConn() int64 { return s.maxConn }

@@ -19,6 +19,7 @@ func (b *Backend) newServer(sc *config.Server) *Server {
 		addr:    sc.Address,
 		backup:  sc.Backup,
 		maxConn: int64(sc.MaxConn),
+		proxy:   map[string]int{"v1": 1, "v2": 2}[sc.SendProxy],
 		kick:    make(chan struct{}, 1),
 	}
 	s.weight.Store(int32(min(max(sc.Weight, 0), maxWeight)))
@@ -54,6 +55,9 @@ func checkServer(sc *config.Server) []string {
 	}
 	if sc.MaxConn < 0 {
 		out = append(out, fmt.Sprintf("negative maxconn %d", sc.MaxConn))
+	}
+	if sc.SendProxy != "" && sc.SendProxy != "v1" && sc.SendProxy != "v2" {
+		out = append(out, fmt.Sprintf(`send_proxy %q (want "v1" or "v2")`, sc.SendProxy))
 	}
 	return out
 }

@@ -407,6 +407,11 @@ type Server struct {
 	// MaxConn limits concurrent sessions on this server; 0 = unlimited.
 	// Over it, sessions queue for up to timeout.queue.
 	MaxConn int `toml:"maxconn"`
+	// SendProxy makes lb open each connection to this server with a PROXY
+	// protocol header naming the client: "v1" or "v2". Such connections
+	// carry one client's address, so they are never pooled. Default ""
+	// (none).
+	SendProxy string `toml:"send_proxy"`
 }
 
 // Duration is a time.Duration written as a Go duration string ("250ms",

@@ -258,6 +258,9 @@ func (c *Config) validate(r *report) {
 			if s.MaxConn < 0 {
 				r.add(sp+".maxconn", "must not be negative (0 means unlimited), got %d", s.MaxConn)
 			}
+			if s.SendProxy != "" && s.SendProxy != "v1" && s.SendProxy != "v2" {
+				r.add(sp+".send_proxy", `invalid version %q (want "v1" or "v2")`, s.SendProxy)
+			}
 		}
 	}
 }

@@ -217,6 +217,12 @@ func (s *Session) dialDone(seq uint32, c Conn, err error) {
 func (s *Session) connected() {
 	t := s.t
 	now := s.now()
+	if v := t.srv.SendProxy(); v != 0 && !t.reused {
+		// A new connection to a server that wants to know the client: the
+		// header goes first, before the request head or the client's bytes.
+		h := analyzer.AppendProxyHeader(nil, v, s.client, s.local)
+		s.req.setHead(append(h, s.req.head[s.req.headOff:]...))
+	}
 	if t.cancel != nil {
 		t.cancel()
 		t.cancel = nil
@@ -332,7 +338,7 @@ func (s *Session) releaseServer(poolable bool) {
 		t.srv = nil
 	}
 	b := &s.bc
-	if b.open && poolable && !b.eof && len(s.input(&s.res)) == 0 && t.bsrv != nil {
+	if b.open && poolable && !b.eof && len(s.input(&s.res)) == 0 && t.bsrv != nil && t.bsrv.SendProxy() == 0 {
 		cfg := t.target.Cfg
 		switch {
 		case b.lc != nil && s.mode == onLoop:

@@ -143,7 +143,7 @@ func (f *Frontend) Open(c LoopConn, l Loop, release func()) bool {
 		return h.OnOpen(c, l)
 	}
 	s := f.newSession(release, addrPort(c.RemoteAddr()))
-	s.proxy = expect
+	s.proxy, s.local = expect, addrPort(c.LocalAddr())
 	c.SetContext(&s.fc)
 	return s.fc.OnOpen(c, l)
 }
@@ -170,7 +170,7 @@ func (f *Frontend) Start(fc Conn, loops Loops, release func()) {
 		return
 	}
 	s := f.newSession(release, addrPort(fc.RemoteAddr()))
-	s.proxy = expect
+	s.proxy, s.local = expect, addrPort(fc.LocalAddr())
 	s.attach(fc, loops)
 }
 

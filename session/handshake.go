@@ -90,8 +90,8 @@ type handshake struct {
 	done    bool // finished, failed or given up: the socket is no longer the handshake's
 	// proxy: a PROXY protocol header comes first (before the ClientHello);
 	// client is its source once read.
-	proxy  bool
-	client netip.AddrPort
+	proxy       bool
+	client, dst netip.AddrPort
 	// flushing: a task to write what the handshake queued is posted
 	// (atomic: the handshake goroutine posts it).
 	flushing atomic.Bool
@@ -156,7 +156,7 @@ func (h *handshake) OnTraffic(c LoopConn) bool {
 		h.wire.in = h.wire.in[:copy(h.wire.in, h.wire.in[n:])]
 		h.proxy = false
 		if !ph.Local && ph.Src.IsValid() {
-			h.client = ph.Src
+			h.client, h.dst = ph.Src, ph.Dst
 		}
 	}
 	in := len(h.wire.in)
@@ -293,6 +293,10 @@ func (h *handshake) finish() {
 		client = netip.AddrPortFrom(h.client.Addr().Unmap(), h.client.Port())
 	}
 	s := h.f.newSession(h.release, client)
+	s.local = addrPort(h.lc.LocalAddr())
+	if h.dst.IsValid() {
+		s.local = h.dst
+	}
 	s.fc.tls = st
 	th := &tlsEnd{e: &s.fc, w: &tlsLoop{st: st}}
 	h.lc.SetContext(th)

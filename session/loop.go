@@ -32,8 +32,9 @@ type LoopConn interface {
 	Fd() int
 	// Dup returns a new descriptor for the same socket; the caller owns it.
 	Dup() (int, error)
-	// RemoteAddr returns the peer's address.
+	// RemoteAddr returns the peer's address, LocalAddr the socket's own.
 	RemoteAddr() net.Addr
+	LocalAddr() net.Addr
 	// SetContext replaces the connection's handler (a LoopHandler); loop
 	// only. Server connections move between sessions and the idle pool.
 	SetContext(ctx any)

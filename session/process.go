@@ -133,6 +133,7 @@ func (s *Session) proxyHeader() {
 	s.proxy = false
 	if !h.Local && h.Src.IsValid() {
 		s.setClient(h.Src)
+		s.local = h.Dst
 	}
 }
 

@@ -21,6 +21,9 @@ type Session struct {
 	// clientStr is the client's IP address as the log writes it, made at
 	// the first line.
 	clientStr string
+	// local is the address the client connected to (a PROXY header's
+	// destination when one was read), for the PROXY header lb sends.
+	local netip.AddrPort
 	// proxy: a PROXY protocol header is due before anything else
 	// (Frontend.ProxyFrom); HOLD until it is read (proxyHeader).
 	proxy    bool

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/netip"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lb-proxy/lb/analyzer"
 )
 
 // proxyV2 is a PROXY v2 header for a TCP/IPv4 client src.
@@ -120,5 +124,79 @@ func TestAcceptProxy(t *testing.T) {
 		if err != nil || string(out) != "xff=127.0.0.1" {
 			t.Errorf("curl --haproxy-protocol: %q, %v", out, err)
 		}
+	}
+}
+
+// TestSendProxy: with send_proxy, each new connection to the server starts
+// with a PROXY header (v1 or v2) naming the client (the one a received
+// header named, when the frontend accepts them); such connections carry
+// one client, so they are never pooled: in HTTP mode each request opens
+// its own; TCP mode too.
+func TestSendProxy(t *testing.T) {
+	type seen struct{ hdr analyzer.ProxyHeader }
+	got := make(chan seen, 16)
+	s := startServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		buf, _ := br.Peek(16)
+		need := 107
+		if len(buf) >= 16 && buf[0] == '\r' {
+			need = 16 + int(binary.BigEndian.Uint16(buf[14:16]))
+		}
+		b, _ := br.Peek(min(need, br.Buffered()))
+		h, n, err := analyzer.ParseProxyHeader(b)
+		if err != nil {
+			c.Close()
+			return
+		}
+		br.Discard(n)
+		got <- seen{h}
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.ReadAll(r.Body)
+			io.WriteString(c, ok("from "+h.Src.String()))
+		}
+	})
+	for _, v := range []string{"v1", "v2"} {
+		p := startLB(t, httpConfig("accept_proxy = true\naccept_proxy_from = [\"127.0.0.1\"]\n", "", srv("s", s.addr(), `send_proxy = "`+v+`"`)))
+		for i := 0; i < 2; i++ {
+			out, _ := rawExchange(t, p.addr("fe"), fmt.Sprintf("PROXY TCP4 192.0.2.%d 198.51.100.1 4000%d 443\r\n", 20+i, i)+
+				"GET /1 HTTP/1.1\r\nHost: h\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n", 300*time.Millisecond)
+			want := fmt.Sprintf("from 192.0.2.%d:4000%d", 20+i, i)
+			if strings.Count(out, want) != 2 {
+				t.Errorf("%s client %d: %q; want two answers %q", v, i, clip(out), want)
+			}
+			// Pooling is off for such servers: each request had a new
+			// connection, each with this client's header.
+			for k := 0; k < 2; k++ {
+				select {
+				case sh := <-got:
+					if sh.hdr.Version != map[string]int{"v1": 1, "v2": 2}[v] || sh.hdr.Dst.String() != "198.51.100.1:443" ||
+						sh.hdr.Src.String() != fmt.Sprintf("192.0.2.%d:4000%d", 20+i, i) {
+						t.Errorf("%s client %d: the server got %+v", v, i, sh.hdr)
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatalf("%s: no connection with a header", v)
+				}
+			}
+		}
+		select {
+		case extra := <-got:
+			t.Errorf("%s: an extra connection %+v", v, extra.hdr)
+		default:
+		}
+	}
+	// TCP mode, from a plain client: its own address.
+	p := startLB(t, tcpConfig("", "", srv("s", s.addr(), `send_proxy = "v1"`)))
+	c := dial(t, p.addr("fe"))
+	io.WriteString(c, "GET /t HTTP/1.1\r\nHost: h\r\n\r\n")
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b := make([]byte, 512)
+	n, _ := c.Read(b)
+	c.Close()
+	if want := "from " + c.LocalAddr().String(); !strings.HasSuffix(string(b[:n]), want) {
+		t.Errorf("TCP mode: %q; want %q", b[:n], want)
 	}
 }
