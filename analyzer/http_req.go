@@ -126,6 +126,16 @@ func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64) Verdict {
 	}
 	var terminal int
 	t.ReqMask, terminal = Eval(cfg.ReqRules, r)
+	for m, i := t.ReqMask, 0; m != 0; m, i = m>>1, i+1 {
+		if m&1 != 0 {
+			switch rl := &cfg.ReqRules[i]; rl.Action {
+			case SetPriorityClass:
+				t.PriorityClass = rl.Class
+			case SetPriorityOffset:
+				t.PriorityOffset = rl.Offset
+			}
+		}
+	}
 	t.ResMask, t.ResDeny = Eval(cfg.ResRules, r)
 	if terminal >= 0 {
 		rl := &cfg.ReqRules[terminal]

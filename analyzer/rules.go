@@ -1,5 +1,7 @@
 package analyzer
 
+import "time"
+
 // Action is what a request or response rule does.
 type Action uint8
 
@@ -12,12 +14,15 @@ const (
 	Redirect                // answer Status (3xx) with Location
 	Deny                    // answer Status (403 by default; 502 for responses)
 	Return                  // answer Status with Body
+	SetPriorityClass        // the request queues in class Class (lower first)
+	SetPriorityOffset       // the request queues as if it came Offset later
 	numActions
 )
 
 var actionNames = [...]string{
 	SetHeader: "set-header", AddHeader: "add-header", DelHeader: "del-header",
 	Redirect: "redirect", Deny: "deny", Return: "return",
+	SetPriorityClass: "set-priority-class", SetPriorityOffset: "set-priority-offset",
 }
 
 // String names the action as the configuration writes it.
@@ -52,6 +57,8 @@ type Rule struct {
 	Status      int    // Redirect, Deny, Return
 	Body        string // Return, Deny
 	ContentType string // Return
+	Class       int           // SetPriorityClass
+	Offset      time.Duration // SetPriorityOffset
 }
 
 // Eval evaluates rules on r in order and returns the set of matching rules

@@ -1,5 +1,7 @@
 package analyzer
 
+import "time"
+
 import "net/netip"
 
 // Txn is one HTTP transaction (a request and its response) as the
@@ -28,6 +30,10 @@ type Txn struct {
 // Plan is the part of a transaction the analyzers decide (and the two
 // facts the session gives them), reset as a whole.
 type Plan struct {
+	// PriorityClass and PriorityOffset are where the request queues for a
+	// server slot (set-priority-class, set-priority-offset rules).
+	PriorityClass  int
+	PriorityOffset time.Duration
 	// Src is the client's address (balance "source", X-Forwarded-For,
 	// Forwarded). Set by the session after Reset.
 	Src netip.Addr

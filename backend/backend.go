@@ -324,6 +324,7 @@ func (b *Backend) Acquire(key uint64, exclude *Server, w *Waiter) (*Server, erro
 	w.key, w.exclude, w.srv = key, exclude, nil
 	b.seq++
 	w.seq = b.seq
+	w.due = time.Now().UnixNano() + int64(w.Offset)
 	b.enqueueLocked(q, w)
 	// A Release that ran since we looked at the slots may have seen an
 	// empty queue and skipped dispatching: dispatch now (see Release).

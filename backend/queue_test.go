@@ -452,3 +452,55 @@ func TestHashQueuesMergeInArrivalOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestQueuePriority: under saturation a queue serves the lowest class
+// first, then by arrival plus offset (HAProxy's set-priority-class and
+// set-priority-offset), for every policy (hash policies queue per server).
+func TestQueuePriority(t *testing.T) {
+	for _, balance := range allPolicies {
+		t.Run(balance, func(t *testing.T) {
+			b := newBackend(t, balance, srv{name: "a", weight: 1, maxconn: 1})
+			a := mustAcquire(t, b, 7)
+			// Arrival order, and the order they must be served in.
+			specs := []struct {
+				class  int
+				offset time.Duration
+				rank   int
+			}{
+				{0, 0, 3},                 // plain
+				{5, 0, 5},                 // low priority
+				{-1, 0, 0},                // high priority
+				{0, time.Hour, 4},         // plain, but delayed
+				{0, -time.Hour, 2},        // plain, but brought forward
+				{-1, time.Millisecond, 1}, // high, a little later
+			}
+			ws := make([]*recWaiter, len(specs))
+			for i, sp := range specs {
+				ws[i] = newWaiter()
+				ws[i].ptr().Class, ws[i].ptr().Offset = sp.class, sp.offset
+				if _, err := b.Acquire(7, nil, ws[i].ptr()); err != backend.ErrQueued {
+					t.Fatalf("waiter %d: %v; want ErrQueued", i, err)
+				}
+			}
+			for rank := range specs {
+				a.Release()
+				for i, sp := range specs {
+					want := int32(0)
+					if sp.rank <= rank {
+						want = 1
+					}
+					if got := ws[i].calls.Load(); got != want {
+						t.Fatalf("after release %d: waiter %d (class %d, offset %v) has %d Ready calls; want %d",
+							rank, i, sp.class, sp.offset, got, want)
+					}
+				}
+				for i, sp := range specs {
+					if sp.rank == rank {
+						ws[i].wait(t)
+					}
+				}
+			}
+			a.Release()
+		})
+	}
+}

@@ -271,6 +271,12 @@ type Rule struct {
 	Status int `toml:"status"`
 	// Body is the answer of return (and deny). Default "".
 	Body string `toml:"body"`
+	// Class is set-priority-class's class, -2047..2047: a lower class is
+	// served first when requests queue for a server. Default 0.
+	Class int `toml:"class"`
+	// Offset is set-priority-offset's duration ("2s", "-500ms"): within a
+	// class, a request queues as if it arrived that much later. Default "".
+	Offset string `toml:"offset"`
 	// ContentType of Body. Default "text/plain".
 	ContentType string `toml:"content_type"`
 }

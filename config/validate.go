@@ -502,6 +502,20 @@ func checkRule(r *report, p string, rl Rule, response bool) {
 		if rl.Status != 0 && rl.Status != 301 && rl.Status != 302 && rl.Status != 303 && rl.Status != 307 && rl.Status != 308 {
 			r.add(p+".status", "redirect status must be 301, 302, 303, 307 or 308, got %d", rl.Status)
 		}
+	case "set-priority-class":
+		if response {
+			r.add(p+".action", "set-priority-class applies only to requests")
+		}
+		if rl.Class < -2047 || rl.Class > 2047 {
+			r.add(p+".class", "must be between -2047 and 2047, got %d", rl.Class)
+		}
+	case "set-priority-offset":
+		if response {
+			r.add(p+".action", "set-priority-offset applies only to requests")
+		}
+		if d, err := ParseSignedDuration(rl.Offset); err != nil || d < -time.Hour*24 || d > time.Hour*24 {
+			r.add(p+".offset", `required: a duration of at most a day either way, such as "2s" or "-500ms", got %q`, rl.Offset)
+		}
 	case "deny":
 		if rl.Status != 0 && (rl.Status < 400 || rl.Status > 599) {
 			r.add(p+".status", "deny status must be 400-599, got %d", rl.Status)
@@ -517,7 +531,7 @@ func checkRule(r *report, p string, rl Rule, response bool) {
 			r.add(p+".content_type", "must not contain CR, LF or NUL")
 		}
 	default:
-		r.add(p+".action", `invalid action %q (want set-header, add-header, del-header, redirect, deny or return)`, rl.Action)
+		r.add(p+".action", `invalid action %q (want set-header, add-header, del-header, redirect, deny, return, set-priority-class or set-priority-offset)`, rl.Action)
 	}
 }
 
@@ -599,4 +613,17 @@ func ParseNetwork(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, fmt.Errorf("invalid network %q (want e.g. \"10.0.0.0/8\" or \"192.0.2.7\")", s)
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// ParseSignedDuration parses a duration that may be negative ("-500ms").
+func ParseSignedDuration(s string) (time.Duration, error) {
+	neg := strings.HasPrefix(s, "-")
+	d, err := parseDuration(strings.TrimPrefix(s, "-"))
+	if err != nil {
+		return 0, err
+	}
+	if neg {
+		d = -d
+	}
+	return d, nil
 }

@@ -53,6 +53,7 @@ func (s *Session) acquire() {
 			}
 			s.waiter = w
 		}
+		s.waiter.Class, s.waiter.Offset = t.a.PriorityClass, t.a.PriorityOffset
 		srv, err = t.target.BE.Acquire(key, t.exclude, s.waiter)
 	}
 	switch {

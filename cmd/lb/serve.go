@@ -539,7 +539,7 @@ func rules(in []config.Rule) []analyzer.Rule {
 		out = append(out, analyzer.Rule{
 			Match:  analyzer.Match{Host: r.Host, PathPrefix: r.PathPrefix, Header: r.Header, HeaderValue: r.HeaderValue, ClientCN: r.ClientCN},
 			Action: a, Name: r.Name, Value: r.Value, Location: r.Location, Scheme: r.Scheme, Status: r.Status,
-			Body: r.Body, ContentType: r.ContentType,
+			Body: r.Body, ContentType: r.ContentType, Class: r.Class, Offset: priorityOffset(r.Offset),
 		})
 	}
 	return out
@@ -608,4 +608,10 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// priorityOffset parses a validated set-priority-offset ("2s", "-500ms").
+func priorityOffset(s string) time.Duration {
+	d, _ := config.ParseSignedDuration(s)
+	return d
 }
