@@ -8,14 +8,14 @@ type Action uint8
 // The actions. Header actions edit the message; the others end the
 // transaction with an answer lb makes itself.
 const (
-	SetHeader Action = iota // replace every field Name with one Name: Value
-	AddHeader               // add a field Name: Value
-	DelHeader               // remove every field Name
-	Redirect                // answer Status (3xx) with Location
-	Deny                    // answer Status (403 by default; 502 for responses)
-	Return                  // answer Status with Body
-	SetPriorityClass        // the request queues in class Class (lower first)
-	SetPriorityOffset       // the request queues as if it came Offset later
+	SetHeader         Action = iota // replace every field Name with one Name: Value
+	AddHeader                       // add a field Name: Value
+	DelHeader                       // remove every field Name
+	Redirect                        // answer Status (3xx) with Location
+	Deny                            // answer Status (403 by default; 502 for responses)
+	Return                          // answer Status with Body
+	SetPriorityClass                // the request queues in class Class (lower first)
+	SetPriorityOffset               // the request queues as if it came Offset later
 	numActions
 )
 
@@ -51,12 +51,12 @@ func (a Action) Terminal() bool { return a == Redirect || a == Deny || a == Retu
 type Rule struct {
 	Match
 	Action      Action
-	Name, Value string // header actions
-	Location    string // Redirect: the target, or
-	Scheme      string // Redirect: the same URL with this scheme ("https"), on the request's host without its port
-	Status      int    // Redirect, Deny, Return
-	Body        string // Return, Deny
-	ContentType string // Return
+	Name, Value string        // header actions
+	Location    string        // Redirect: the target, or
+	Scheme      string        // Redirect: the same URL with this scheme ("https"), on the request's host without its port
+	Status      int           // Redirect, Deny, Return
+	Body        string        // Return, Deny
+	ContentType string        // Return
 	Class       int           // SetPriorityClass
 	Offset      time.Duration // SetPriorityOffset
 }
