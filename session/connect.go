@@ -127,6 +127,7 @@ func (s *Session) dial() {
 	t := s.t
 	t.dialSeq++
 	t.attempts++
+	t.tried = t.srv
 	s.env.Proc.Dials.Add(1)
 	t.cs = csConnecting
 	t.tPhase = s.now()

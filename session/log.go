@@ -68,8 +68,8 @@ func (s *Session) logTxn() {
 		count(&bc.ClientAborts, ca)
 		count(&bc.ServerAborts, sa)
 		count(&bc.ResponseErrors, re)
-		if t.bsrv != nil {
-			sc := t.bsrv.Counters()
+		if srv := t.logServer(); srv != nil {
+			sc := srv.Counters()
 			sc.BytesIn.Add(uint64(in))
 			sc.BytesOut.Add(uint64(out))
 			count(&sc.ClientAborts, ca)
@@ -111,8 +111,8 @@ func (s *Session) logTxn() {
 	if t.target != nil {
 		ev.Str("backend", t.target.Cfg.Name)
 	}
-	if t.bsrv != nil {
-		ev.Str("server", t.bsrv.Name())
+	if srv := t.logServer(); srv != nil {
+		ev.Str("server", srv.Name())
 	} else {
 		ev.Str("server", "<NOSRV>")
 	}
@@ -244,4 +244,14 @@ func termKinds(t Term, connected bool) (clientAbort, serverAbort, respError bool
 	}
 	respError = connected && t.Phase == PhaseHeaders && (t.Cause == CauseProxy || t.Cause == CauseServerAbort)
 	return
+}
+
+// logServer is the server a transaction's log line names: the one it is
+// connected to, else the last one it tried to connect to (HAProxy names
+// it in SC and sC lines too), else none.
+func (t *txn) logServer() *backend.Server {
+	if t.bsrv != nil {
+		return t.bsrv
+	}
+	return t.tried
 }

@@ -129,6 +129,7 @@ type txnState struct {
 	gotReq   bool            // a byte of the request arrived
 	gotResp  bool            // a byte of the response arrived
 	sni      string          // the server name tcp_inspect_req routed by
+	tried    *backend.Server // the last server a connect attempt went to (the log names it)
 	asked    bool            // the backend was asked for a server (its counters and Tw, Tc count this one)
 	dialSeq  uint32          // the connect attempt in flight (a stale dial result has another)
 	cancel   context.CancelFunc

@@ -129,6 +129,11 @@ backend = "down"
 			}
 		}
 	}
+	for _, l := range lines {
+		if l["status"] == 503.0 && (l["server"] != "d" || l["term"] != "SC") {
+			t.Errorf("the refused connect's line: %v; want server d (the one tried, as HAProxy logs it) and term SC", l)
+		}
+	}
 	if sum["fe"][1] < int64(len(big)) || sum["fe"][0] < 3<<20 {
 		t.Errorf("the log's sums %v miss the large bodies", sum["fe"])
 	}
