@@ -116,6 +116,14 @@ func (s *Session) logTxn() {
 	} else {
 		ev.Str("server", "<NOSRV>")
 	}
+	if p := s.proxyTLV; p != nil {
+		if p.alpn != "" {
+			ev.Str("proxy_alpn", p.alpn)
+		}
+		if p.authority != "" {
+			ev.Str("proxy_authority", p.authority)
+		}
+	}
 	if st := s.fc.tls; st != nil {
 		ev.Str("tls_version", st.info.Version).
 			Str("tls_cipher", st.info.Cipher).

@@ -135,6 +135,9 @@ func (s *Session) proxyHeader() {
 		s.setClient(h.Src)
 		s.local = h.Dst
 	}
+	if len(h.ALPN) > 0 || len(h.Authority) > 0 {
+		s.proxyTLV = &proxyTLVs{alpn: string(h.ALPN), authority: string(h.Authority)}
+	}
 }
 
 // setClient makes a the session's client address (a PROXY header's

@@ -21,6 +21,9 @@ type Session struct {
 	// clientStr is the client's IP address as the log writes it, made at
 	// the first line.
 	clientStr string
+	// proxyTLV holds a received PROXY v2 header's ALPN and AUTHORITY TLVs
+	// (for the log), nil without.
+	proxyTLV *proxyTLVs
 	// local is the address the client connected to (a PROXY header's
 	// destination when one was read), for the PROXY header lb sends.
 	local netip.AddrPort
@@ -326,3 +329,6 @@ func (s *Session) finish() {
 	s.env.current.Add(-1)
 	s.env.active.Done()
 }
+
+// proxyTLVs are the TLVs of a PROXY v2 header the log shows.
+type proxyTLVs struct{ alpn, authority string }

@@ -51,6 +51,17 @@ func TestAcceptProxy(t *testing.T) {
 	if l["client_ip"] != "192.0.2.7" {
 		t.Errorf("log: %v; want client_ip 192.0.2.7", l)
 	}
+	// v2 TLVs: ALPN and AUTHORITY reach the log; others are skipped.
+	withTLVs := proxyV2(netip.MustParseAddrPort("192.0.2.11:40005"), netip.MustParseAddrPort("198.51.100.1:443"))
+	tlvs := []byte{0x01, 0, 2, 'h', '2', 0x02, 0, 11}
+	tlvs = append(tlvs, "example.com"...)
+	tlvs = append(tlvs, 0x20, 0, 3, 1, 2, 3) // SSL, skipped
+	binary.BigEndian.PutUint16(withTLVs[14:16], uint16(12+len(tlvs)))
+	rawExchange(t, p.addr("fe"), string(append(withTLVs, tlvs...))+req, 300*time.Millisecond)
+	l = p.waitLog(t, func(m map[string]any) bool { return m["client_port"] == 40005.0 })
+	if l["proxy_alpn"] != "h2" || l["proxy_authority"] != "example.com" || l["client_ip"] != "192.0.2.11" {
+		t.Errorf("log after a v2 header with TLVs: %v", l)
+	}
 	// Split over several writes: held until whole.
 	c := dial(t, p.addr("fe"))
 	io.WriteString(c, "PROXY TCP4 192.0.2.8 1")
