@@ -39,6 +39,8 @@ func TestHTTPNoTxnLeak(t *testing.T) {
 		// B arrives one second later, so that its timer is its own.
 		clock.Advance(time.Second)
 		before := len(p.stdout.lines(t)) // the kernel may give B a port an earlier A had
+		fe := p.inst.current().frontends[0]
+		sessions := fe.SessionsTotal.Load()
 		b := dialClient(t, addr)
 		// A silent connection reaches lb only after the listener's
 		// deferred accept (1s of real time): a few tries use it.
@@ -49,6 +51,9 @@ func TestHTTPNoTxnLeak(t *testing.T) {
 		if probe != "" {
 			b.send(t, probe)
 		}
+		// B's session must exist (its timer armed) before the clock moves:
+		// another timer (the idle pool's purge) may be armed earlier.
+		waitFor(t, "B's session", func() bool { return fe.SessionsTotal.Load() > sessions })
 		fireAt(t, clock, clock.Now().Add(3*time.Second))
 		got, closed := b.rest()
 		if want := lbAnswer(408, "Request Timeout"); got != want || !closed {
