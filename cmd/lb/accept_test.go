@@ -33,8 +33,13 @@ func TestMaxconnWaitingRoom(t *testing.T) {
 	if !echoed(a, "a", 5*time.Second) {
 		t.Fatal("first connection not served")
 	}
-	b, c := dial(t, addr), dial(t, addr)
+	// One after the other: lb accepts a connection when its first bytes
+	// arrive (TCP_DEFER_ACCEPT), and two that arrive together may be
+	// accepted in either order.
+	b := dial(t, addr)
 	io.WriteString(b, "b")
+	waitFor(t, "one waiting connection", func() bool { return p.inst.listenerStats().Waiting == 1 })
+	c := dial(t, addr)
 	io.WriteString(c, "c")
 	waitFor(t, "two waiting connections", func() bool { return p.inst.listenerStats().Waiting == 2 })
 	d := dial(t, addr) // the room is full: closed at once
