@@ -160,7 +160,7 @@ func (h *handshake) OnTraffic(c LoopConn) bool {
 		}
 	}
 	in := len(h.wire.in)
-	whole := helloComplete(h.wire.in)
+	_, whole := analyzer.ClientHelloSNI(h.wire.in) // whole, or not one at all
 	h.wire.mu.Unlock()
 	switch {
 	case whole:
@@ -303,30 +303,4 @@ func (h *handshake) finish() {
 	if th.OnOpen(h.lc, h.loop) {
 		h.loop.CloseNow(h.lc)
 	}
-}
-
-// helloComplete reports whether b starts with a whole ClientHello: TLS
-// handshake records whose payload holds the message's 4-byte header and
-// its body. Anything that is not a handshake record is "complete" (the
-// handshake then fails on it at once).
-func helloComplete(b []byte) bool {
-	var msg []byte
-	for len(b) >= 5 {
-		if b[0] != 22 { // not a handshake record
-			return true
-		}
-		n := int(b[3])<<8 | int(b[4])
-		if len(b) < 5+n {
-			return false
-		}
-		msg = append(msg, b[5:5+n]...)
-		b = b[5+n:]
-		if len(msg) >= 4 {
-			need := 4 + (int(msg[1])<<16 | int(msg[2])<<8 | int(msg[3]))
-			if len(msg) >= need {
-				return true
-			}
-		}
-	}
-	return false
 }
