@@ -184,8 +184,9 @@ func (f *Frontend) newSession(release func(), client netip.AddrPort) *Session {
 		for m := f.MaxSessions.Load(); n > m && !f.MaxSessions.CompareAndSwap(m, n); m = f.MaxSessions.Load() {
 		}
 	}
-	f.SessionRate.Add(time.Now())
-	s := &Session{fe: f, env: env, release: release, accepted: env.Clock.Now().UnixNano(), client: client}
+	now := env.Clock.Now()
+	f.SessionRate.Add(now)
+	s := &Session{fe: f, env: env, release: release, accepted: now.UnixNano(), client: client}
 	s.fc = end{s: s, side: sideFront}
 	s.bc = end{s: s, side: sideBack}
 	return s

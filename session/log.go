@@ -58,7 +58,7 @@ func (s *Session) logTxn() {
 		bc := t.target.BE.Counters()
 		bc.BytesIn.Add(uint64(in))
 		bc.BytesOut.Add(uint64(out))
-		bc.SessionRate.Add(time.Now())
+		bc.SessionRate.Add(time.Unix(0, now)) // the event's time, read once
 		ca, sa, re := termKinds(t.term, connected)
 		count := func(n *atomic.Uint64, yes bool) {
 			if yes {

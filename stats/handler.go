@@ -196,14 +196,14 @@ func (h *handler) listBackends(w http.ResponseWriter, r *http.Request) {
 // getBackend serves GET /api/backends/{b}.
 func (h *handler) getBackend(w http.ResponseWriter, r *http.Request) {
 	if b := h.backend(w, r); b != nil {
-		writeJSON(w, http.StatusOK, backendStatus(b))
+		writeJSON(w, http.StatusOK, backendStatus(b, h.now()))
 	}
 }
 
 // getServer serves GET /api/backends/{b}/servers/{s}.
 func (h *handler) getServer(w http.ResponseWriter, r *http.Request) {
 	if _, s := h.server(w, r); s != nil {
-		writeJSON(w, http.StatusOK, serverStatus(s))
+		writeJSON(w, http.StatusOK, serverStatus(s, h.now()))
 	}
 }
 
@@ -244,7 +244,7 @@ func (h *handler) setState(w http.ResponseWriter, r *http.Request) {
 	}
 	h.logChange(r, "set_state", b, s.Name(), from.String(), to.String()).
 		Str("state", s.State().String()).Msg("server admin state set")
-	writeJSON(w, http.StatusOK, serverStatus(s))
+	writeJSON(w, http.StatusOK, serverStatus(s, h.now()))
 }
 
 // setWeight serves POST .../weight: the runtime API's "set server weight".
@@ -279,7 +279,7 @@ func (h *handler) setWeight(w http.ResponseWriter, r *http.Request) {
 	}
 	h.logChange(r, "set_weight", b, s.Name(), strconv.Itoa(from), strconv.Itoa(n)).
 		Str("state", s.State().String()).Msg("server weight set")
-	writeJSON(w, http.StatusOK, serverStatus(s))
+	writeJSON(w, http.StatusOK, serverStatus(s, h.now()))
 }
 
 // addServerRequest is the body of POST /api/backends/{b}/servers; the keys
@@ -326,7 +326,7 @@ func (h *handler) addServer(w http.ResponseWriter, r *http.Request) {
 		Int("weight", s.Weight()).Bool("backup", s.Backup()).Int64("maxconn", s.MaxConn()).
 		Msg("server added")
 	w.Header().Set("Location", "/api/backends/"+url.PathEscape(b.Name())+"/servers/"+url.PathEscape(s.Name()))
-	writeJSON(w, http.StatusCreated, serverStatus(s))
+	writeJSON(w, http.StatusCreated, serverStatus(s, h.now()))
 }
 
 // removeServer serves DELETE /api/backends/{b}/servers/{s}: "del server".

@@ -202,14 +202,14 @@ func TakeSnapshot(src Source, now time.Time) Snapshot {
 	}
 	slices.SortFunc(snap.Frontends, func(a, b FrontendStatus) int { return strings.Compare(a.Name, b.Name) })
 	for _, b := range src.Backends() {
-		snap.Backends = append(snap.Backends, backendStatus(b))
+		snap.Backends = append(snap.Backends, backendStatus(b, now))
 	}
 	slices.SortFunc(snap.Backends, func(a, b BackendStatus) int { return strings.Compare(a.Name, b.Name) })
 	return snap
 }
 
 // backendStatus reads one backend and its servers.
-func backendStatus(b *backend.Backend) BackendStatus {
+func backendStatus(b *backend.Backend, now time.Time) BackendStatus {
 	bc := b.Counters()
 	servers := b.Servers()
 	t := tally(servers)
@@ -236,20 +236,20 @@ func backendStatus(b *backend.Backend) BackendStatus {
 		Servers:         make([]ServerStatus, 0, len(servers)),
 		Errors: Errors{BytesIn: bc.BytesIn.Load(), BytesOut: bc.BytesOut.Load(), ClientAborts: bc.ClientAborts.Load(),
 			ServerAborts: bc.ServerAborts.Load(), ResponseErrors: bc.ResponseErrors.Load()},
-		SessionRate:    bc.SessionRate.Value(time.Now()),
+		SessionRate:    bc.SessionRate.Value(now),
 		MaxSessionRate: bc.SessionRate.Max(),
 	}
 	if t.weight > 0 {
 		bs.Status = "UP"
 	}
 	for _, s := range servers {
-		bs.Servers = append(bs.Servers, serverStatus(s))
+		bs.Servers = append(bs.Servers, serverStatus(s, now))
 	}
 	return bs
 }
 
 // serverStatus reads one server.
-func serverStatus(s *backend.Server) ServerStatus {
+func serverStatus(s *backend.Server, now time.Time) ServerStatus {
 	sc := s.Counters()
 	ss := ServerStatus{
 		Name:            s.Name(),
@@ -276,7 +276,7 @@ func serverStatus(s *backend.Server) ServerStatus {
 	}
 	down := sc.Downtime.Load()
 	if since := sc.DownSince.Load(); since != 0 {
-		down += time.Now().UnixNano() - since
+		down += now.UnixNano() - since
 	}
 	ss.DowntimeSeconds = float64(max(down, 0)) / 1e9
 	if ns := sc.LastChange.Load(); ns != 0 {
