@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"strconv"
 	"time"
 
+	"github.com/lb-proxy/lb/analyzer"
 	"github.com/lb-proxy/lb/config"
 )
 
@@ -24,8 +26,21 @@ type checkConfig struct {
 
 // prober runs one health check of addr, bounded by ctx, and classifies the
 // result: "tcp" connects only; "http" sends a request and reads the status.
+// hello, if any, is written first: the PROXY header (LOCAL: the check is
+// lb's own) of a server that is sent one on every connection, which may
+// refuse a connection without it.
 type prober interface {
-	probe(ctx context.Context, addr string) (CheckStatus, error)
+	probe(ctx context.Context, addr string, hello []byte) (CheckStatus, error)
+}
+
+// checkHello returns what a check writes to s first: for a server with
+// send_proxy, a PROXY header of the LOCAL kind (v2) or UNKNOWN (v1), as
+// HAProxy sends on checks to its send-proxy servers.
+func checkHello(s *Server) []byte {
+	if s.proxy == 0 {
+		return nil
+	}
+	return analyzer.AppendProxyHeader(nil, s.proxy, netip.AddrPort{}, netip.AddrPort{})
 }
 
 // newCheckConfig validates h and returns its check configuration, or
@@ -80,10 +95,19 @@ type tcpProbe struct {
 	dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
-func (p tcpProbe) probe(ctx context.Context, addr string) (CheckStatus, error) {
+func (p tcpProbe) probe(ctx context.Context, addr string, hello []byte) (CheckStatus, error) {
 	c, err := p.dial(ctx, "tcp", addr)
 	if err != nil {
 		return classifyDialError(ctx, err), err
+	}
+	if len(hello) > 0 {
+		if d, ok := ctx.Deadline(); ok {
+			c.SetDeadline(d)
+		}
+		if _, err := c.Write(hello); err != nil {
+			c.Close()
+			return CheckSockErr, err
+		}
 	}
 	c.Close()
 	return CheckL4OK, nil
@@ -97,7 +121,7 @@ type httpProbe struct {
 	lo, hi       int
 }
 
-func (p httpProbe) probe(ctx context.Context, addr string) (CheckStatus, error) {
+func (p httpProbe) probe(ctx context.Context, addr string, hello []byte) (CheckStatus, error) {
 	c, err := p.dial(ctx, "tcp", addr)
 	if err != nil {
 		return classifyDialError(ctx, err), err
@@ -106,7 +130,7 @@ func (p httpProbe) probe(ctx context.Context, addr string) (CheckStatus, error) 
 	if d, ok := ctx.Deadline(); ok {
 		c.SetDeadline(d)
 	}
-	req := p.method + " " + p.path + " HTTP/1.1\r\nHost: " + addr +
+	req := string(hello) + p.method + " " + p.path + " HTTP/1.1\r\nHost: " + addr +
 		"\r\nUser-Agent: lb-health-check\r\nConnection: close\r\n\r\n"
 	if _, err := io.WriteString(c, req); err != nil {
 		return CheckL7RSP, err
@@ -217,6 +241,7 @@ func (b *Backend) Stop() {
 func (b *Backend) checkLoop(ctx context.Context, s *Server, delay time.Duration, done chan struct{}) {
 	defer b.run.wg.Done()
 	defer close(done)
+	hello := checkHello(s)
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	for {
@@ -229,7 +254,7 @@ func (b *Backend) checkLoop(ctx context.Context, s *Server, delay time.Duration,
 		if Admin(s.admin.Load()) != AdminMaint {
 			cctx, cancel := context.WithTimeout(ctx, b.checks.timeout)
 			start := time.Now()
-			st, err := b.checks.probe.probe(cctx, s.addr)
+			st, err := b.checks.probe.probe(cctx, s.addr, hello)
 			s.counters.CheckDuration.Store(int64(time.Since(start)))
 			cancel()
 			if ctx.Err() != nil {

@@ -177,12 +177,13 @@ func (c *converter) proxySection(s *cfgSection, d *proxy, reserved map[string]bo
 // variant is one lb frontend made from a section: its binds share TLS
 // settings.
 type variant struct {
-	name  string
-	tls   *tlsSpec
-	binds []string
-	t     *tomlTable
-	extra []*tomlTable // timeout, tls
-	items []*tomlTable // routes and rules
+	name        string
+	tls         *tlsSpec
+	acceptProxy bool
+	binds       []string
+	t           *tomlTable
+	extra       []*tomlTable // timeout, tls
+	items       []*tomlTable // routes and rules
 }
 
 // finishFrontend writes the frontend side: one lb frontend per set of TLS
@@ -193,10 +194,10 @@ func (p *proxy) finishFrontend() ([]*tomlTable, string) {
 	var vs []*variant
 	byKey := map[string]*variant{}
 	for _, b := range fe.binds {
-		k := b.tls.key()
+		k := fmt.Sprint(b.tls.key(), b.acceptProxy)
 		v := byKey[k]
 		if v == nil {
-			v = &variant{tls: b.tls}
+			v = &variant{tls: b.tls, acceptProxy: b.acceptProxy}
 			byKey[k] = v
 			vs = append(vs, v)
 		}
@@ -211,8 +212,12 @@ func (p *proxy) finishFrontend() ([]*tomlTable, string) {
 	for i, v := range vs {
 		v.name = name
 		if i > 0 {
+			suffix := "_tls"
+			if v.tls == nil {
+				suffix = "_proxy"
+			}
 			for n := 1; ; n++ {
-				v.name = name + "_tls"
+				v.name = name + suffix
 				if n > 1 {
 					v.name += strconv.Itoa(n)
 				}
@@ -222,7 +227,7 @@ func (p *proxy) finishFrontend() ([]*tomlTable, string) {
 			}
 			c.names["frontend."+v.name] = true
 			if split == "" {
-				split = "lb has one tls table per frontend: binds with other TLS settings are in [frontend." + tomlKey(v.name) + "]"
+				split = "lb has one tls table and one accept_proxy per frontend: binds with other settings are in [frontend." + tomlKey(v.name) + "]"
 			} else {
 				split += ", [frontend." + tomlKey(v.name) + "]"
 			}
@@ -263,7 +268,14 @@ func (p *proxy) finishFrontend() ([]*tomlTable, string) {
 		if len(v.binds) > 0 {
 			kv["bind"] = quoteList(v.binds)
 		}
+		if v.acceptProxy {
+			kv["accept_proxy"] = "true"
+			kv["accept_proxy_from"] = `["0.0.0.0/0", "::/0"]`
+		}
 		v.t = &tomlTable{header: "[frontend." + tomlKey(v.name) + "]", keys: kv, order: frontendOrder}
+		if v.acceptProxy {
+			v.t.notes = append(v.t.notes, note{p.sec.head.num, "# HAProxy's accept-proxy trusts every source; narrow accept_proxy_from to the load balancers in front of lb"})
+		}
 		if len(timeout) > 0 {
 			v.extra = append(v.extra, &tomlTable{header: "[frontend." + tomlKey(v.name) + ".timeout]", keys: timeout, order: timeoutOrder})
 		}
@@ -527,6 +539,9 @@ func (p *proxy) finishBackend() []*tomlTable {
 		if sp.maxconn != "" {
 			st["maxconn"] = sp.maxconn
 		}
+		if sp.sendProxy != "" {
+			st["send_proxy"] = quote(sp.sendProxy)
+		}
 		tt := &tomlTable{header: "[[" + prefix + ".server]]", keys: st, order: serverOrder}
 		switch {
 		case len(s.dropped) > 0:
@@ -672,14 +687,14 @@ var (
 	adminOrder    = []string{"bind"}
 	defaultsOrder = []string{"mode", "maxconn", "retries", "redispatch", "balance"}
 	timeoutOrder  = []string{"connect", "client", "server", "http_request", "http_keep_alive", "queue", "tunnel"}
-	frontendOrder = []string{"bind", "mode", "default_backend", "maxconn", "inspect_delay", "forwarded_for"}
+	frontendOrder = []string{"bind", "mode", "accept_proxy", "accept_proxy_from", "default_backend", "maxconn", "inspect_delay", "forwarded_for"}
 	feTLSOrder    = []string{"cert", "alpn", "min_version", "verify", "ca"}
 	routeOrder    = []string{"host", "path_prefix", "sni", "backend"}
-	ruleOrder     = []string{"host", "path_prefix", "action", "name", "value", "location", "scheme", "status", "body", "content_type"}
+	ruleOrder     = []string{"host", "path_prefix", "action", "name", "value", "location", "scheme", "status", "body", "content_type", "class", "offset"}
 	backendOrder  = []string{"balance", "hash_type", "hash_balance_factor", "retries", "redispatch", "pool_max_conn"}
 	beTLSOrder    = []string{"verify", "ca", "sni", "cert"}
 	healthOrder   = []string{"kind", "method", "path", "expect_status", "interval", "timeout", "rise", "fall"}
-	serverOrder   = []string{"name", "address", "weight", "backup", "maxconn"}
+	serverOrder   = []string{"name", "address", "weight", "backup", "maxconn", "send_proxy"}
 )
 
 // write renders the conversion.

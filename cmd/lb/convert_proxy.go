@@ -61,8 +61,9 @@ type healthDraft struct {
 
 // bindSpec is one translated bind line.
 type bindSpec struct {
-	addrs []string
-	tls   *tlsSpec // nil: plain
+	addrs       []string
+	tls         *tlsSpec // nil: plain
+	acceptProxy bool
 }
 
 // tlsSpec is a bind's TLS settings.
@@ -88,6 +89,7 @@ type serverParams struct {
 	checkSSL             bool
 	inter, rise, fall    string
 	verify, ca, sni, crt string
+	sendProxy            string // "v1", "v2" or ""
 }
 
 // serverDraft is one server line.
@@ -638,27 +640,23 @@ var serverArgs = map[string]bool{
 
 // serverReasons says why server options are not translated.
 var serverReasons = map[string]string{
-	"cookie":               reasonPersist,
-	"send-proxy":           "lb does not send the PROXY protocol",
-	"send-proxy-v2":        "lb does not send the PROXY protocol",
-	"send-proxy-v2-ssl":    "lb does not send the PROXY protocol",
-	"send-proxy-v2-ssl-cn": "lb does not send the PROXY protocol",
-	"disabled":             "set the server's state with the runtime API (POST /api/backends/B/servers/S/state)",
-	"fastinter":            "lb checks at one interval",
-	"downinter":            "lb checks at one interval",
-	"port":                 "lb checks the server's own address and port",
-	"addr":                 "lb checks the server's own address and port",
-	"slowstart":            "lb has no slow start",
-	"agent-check":          "lb has no agent checks",
-	"track":                "lb checks each server itself",
-	"pool-max-conn":        "lb sets it per backend (pool_max_conn)",
-	"pool-purge-delay":     "lb sets it per backend (pool_purge_delay)",
-	"alpn":                 "lb speaks HTTP/1.1 to servers",
-	"verifyhost":           "lb verifies the name in tls.sni, else the server's host",
-	"id":                   "lb names servers; numeric ids are not kept",
-	"resolvers":            "lb has no resolvers section",
-	"init-addr":            "lb has no resolvers section",
-	"check-send-proxy":     "lb does not send the PROXY protocol",
+	"cookie":           reasonPersist,
+	"disabled":         "set the server's state with the runtime API (POST /api/backends/B/servers/S/state)",
+	"fastinter":        "lb checks at one interval",
+	"downinter":        "lb checks at one interval",
+	"port":             "lb checks the server's own address and port",
+	"addr":             "lb checks the server's own address and port",
+	"slowstart":        "lb has no slow start",
+	"agent-check":      "lb has no agent checks",
+	"track":            "lb checks each server itself",
+	"pool-max-conn":    "lb sets it per backend (pool_max_conn)",
+	"pool-purge-delay": "lb sets it per backend (pool_purge_delay)",
+	"alpn":             "lb speaks HTTP/1.1 to servers",
+	"verifyhost":       "lb verifies the name in tls.sni, else the server's host",
+	"id":               "lb names servers; numeric ids are not kept",
+	"resolvers":        "lb has no resolvers section",
+	"init-addr":        "lb has no resolvers section",
+	"check-send-proxy": "lb's checks send a PROXY header (LOCAL) to send_proxy servers only",
 }
 
 // serverOptions applies server options w (from a server or default-server
@@ -666,23 +664,7 @@ var serverReasons = map[string]string{
 // why.
 func (p *proxy) serverOptions(sp *serverParams, w []string) (dropped []string) {
 	c := p.c
-	for i := 0; i < len(w); i++ {
-		k, arg := w[i], ""
-		if serverArgs[k] {
-			if i+1 == len(w) {
-				dropped = append(dropped, k+": no value")
-				break
-			}
-			i++
-			arg = w[i]
-		}
-		drop := func(why string) {
-			part := k
-			if arg != "" {
-				part += " " + arg
-			}
-			dropped = append(dropped, part+": "+why)
-		}
+	return walkOptions(w, serverArgs, serverReasons, func(k, arg string, drop func(string)) bool {
 		num := func(dst *string, lo, hi int) {
 			n, err := count(arg)
 			if err != nil || n < lo || n > hi {
@@ -737,8 +719,44 @@ func (p *proxy) serverOptions(sp *serverParams, w []string) (dropped []string) {
 			} else {
 				drop("lb sends one fixed server name: sni str(NAME)")
 			}
+		case "send-proxy":
+			sp.sendProxy = "v1"
+		case "send-proxy-v2":
+			sp.sendProxy = "v2"
+		case "send-proxy-v2-ssl", "send-proxy-v2-ssl-cn":
+			sp.sendProxy = "v2"
+			drop("lb sends v2 without the SSL TLV")
 		default:
-			why := serverReasons[k]
+			return false
+		}
+		return true
+	})
+}
+
+// walkOptions walks the options w of a server or bind line. Those named in
+// args take the next word as their value. apply translates one option,
+// calling drop to say why it could not; it returns false for options it
+// does not know, which are dropped with their reason from reasons.
+func walkOptions(w []string, args map[string]bool, reasons map[string]string, apply func(k, arg string, drop func(string)) bool) (dropped []string) {
+	for i := 0; i < len(w); i++ {
+		k, arg := w[i], ""
+		if args[k] {
+			if i+1 == len(w) {
+				dropped = append(dropped, k+": no value")
+				break
+			}
+			i++
+			arg = w[i]
+		}
+		drop := func(why string) {
+			part := k
+			if arg != "" {
+				part += " " + arg
+			}
+			dropped = append(dropped, part+": "+why)
+		}
+		if !apply(k, arg, drop) {
+			why := reasons[k]
 			if why == "" {
 				why = "no lb equivalent"
 			}
@@ -787,7 +805,6 @@ var bindArgs = map[string]bool{
 
 // bindReasons says why bind options are not translated.
 var bindReasons = map[string]string{
-	"accept-proxy":          "lb does not read the PROXY protocol",
 	"accept-netscaler-cip":  "lb does not read the NetScaler client IP protocol",
 	"ciphers":               "lb's TLS 1.2 cipher suites are fixed: ECDHE with AES-GCM or ChaCha20-Poly1305",
 	"ciphersuites":          "lb's TLS 1.3 cipher suites are Go's",
@@ -823,25 +840,9 @@ func (p *proxy) bind(l cfgLine) {
 		p.feNote(c.untranslated(l, err.Error()))
 		return
 	}
-	ts, ssl := &tlsSpec{}, false
-	var dropped []string
-	for i := 2; i < len(w); i++ {
-		k, arg := w[i], ""
-		if bindArgs[k] {
-			if i+1 == len(w) {
-				dropped = append(dropped, k+": no value")
-				break
-			}
-			i++
-			arg = w[i]
-		}
-		drop := func(why string) {
-			part := k
-			if arg != "" {
-				part += " " + arg
-			}
-			dropped = append(dropped, part+": "+why)
-		}
+	ts, ssl, acceptProxy := &tlsSpec{}, false, false
+	var alpnDropped []string
+	dropped := walkOptions(w[2:], bindArgs, bindReasons, func(k, arg string, drop func(string)) bool {
 		switch k {
 		case "ssl":
 			ssl = true
@@ -853,9 +854,9 @@ func (p *proxy) bind(l cfgLine) {
 				case "http/1.1":
 					ts.alpn = append(ts.alpn, proto)
 				case "h2":
-					dropped = append(dropped, "h2 in alpn "+arg+": lb does not speak HTTP/2 yet (kept http/1.1)")
+					alpnDropped = append(alpnDropped, "h2 in alpn "+arg+": lb does not speak HTTP/2 yet (kept http/1.1)")
 				default:
-					dropped = append(dropped, proto+" in alpn "+arg+": lb offers http/1.1 only")
+					alpnDropped = append(alpnDropped, proto+" in alpn "+arg+": lb offers http/1.1 only")
 				}
 			}
 		case "ssl-min-ver":
@@ -876,17 +877,17 @@ func (p *proxy) bind(l cfgLine) {
 			default:
 				drop(`lb's verify is "none", "optional" or "required"`)
 			}
+		case "accept-proxy":
+			acceptProxy = true
 		case "v4v6", "tfo", "defer-accept":
 			// lb's [::] listeners are dual-stack; the others change no behaviour a client sees.
 		default:
-			why := bindReasons[k]
-			if why == "" {
-				why = "no lb equivalent"
-			}
-			drop(why)
+			return false
 		}
-	}
-	spec := bindSpec{addrs: addrs}
+		return true
+	})
+	dropped = append(alpnDropped, dropped...)
+	spec := bindSpec{addrs: addrs, acceptProxy: acceptProxy}
 	switch {
 	case ssl && len(ts.certs) == 0:
 		p.feNote(c.untranslated(l, "ssl without crt: lb needs certificate files in tls.cert"))
@@ -1107,10 +1108,38 @@ func httpAction(w []string, response bool) (table, error) {
 				return nil, fmt.Errorf("%s: lb's %s answers with a status, a content-type and a literal string", k, act)
 			}
 		}
+	case "set-priority-class", "set-priority-offset":
+		// HAProxy takes a sample expression; lb a constant: int(N) or N,
+		// the offset in milliseconds.
+		if response {
+			return nil, fmt.Errorf("lb sets the priority of requests only")
+		}
+		if len(args) != 1 {
+			return nil, fmt.Errorf("want %s int(N)", act)
+		}
+		v := args[0]
+		if strings.HasPrefix(v, "int(") && strings.HasSuffix(v, ")") {
+			v = v[4 : len(v)-1]
+		}
+		n, err := strconv.Atoi(v)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("%s: lb sets a constant priority, int(N)", args[0])
+		case act == "set-priority-class":
+			if n < -2047 || n > 2047 {
+				return nil, fmt.Errorf("%s: lb's classes are -2047..2047", args[0])
+			}
+			t["class"] = strconv.Itoa(n)
+		default:
+			if n < -524287 || n > 524287 {
+				return nil, fmt.Errorf("%s: HAProxy's offsets are -524287..524287 ms", args[0])
+			}
+			t["offset"] = quote(strconv.Itoa(n) + "ms")
+		}
 	case "allow":
 		return nil, errors.New("lb has no allow rule (an allow stops the evaluation of the rules after it)")
 	default:
-		return nil, fmt.Errorf("http-%s %s: lb's rules set, add and delete headers, redirect, deny and return",
+		return nil, fmt.Errorf("http-%s %s: lb's rules set, add and delete headers, redirect, deny, return and set the priority",
 			map[bool]string{true: "response", false: "request"}[response], act)
 	}
 	t["action"] = quote(act)

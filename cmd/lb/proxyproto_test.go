@@ -148,18 +148,11 @@ func TestSendProxy(t *testing.T) {
 	got := make(chan seen, 16)
 	s := startServer(t, func(c net.Conn) {
 		br := bufio.NewReader(c)
-		buf, _ := br.Peek(16)
-		need := 107
-		if len(buf) >= 16 && buf[0] == '\r' {
-			need = 16 + int(binary.BigEndian.Uint16(buf[14:16]))
-		}
-		b, _ := br.Peek(min(need, br.Buffered()))
-		h, n, err := analyzer.ParseProxyHeader(b)
+		h, err := readProxyHeader(br)
 		if err != nil {
 			c.Close()
 			return
 		}
-		br.Discard(n)
 		got <- seen{h}
 		for {
 			r, err := http.ReadRequest(br)
@@ -209,5 +202,70 @@ func TestSendProxy(t *testing.T) {
 	c.Close()
 	if want := "from " + c.LocalAddr().String(); !strings.HasSuffix(string(b[:n]), want) {
 		t.Errorf("TCP mode: %q; want %q", b[:n], want)
+	}
+}
+
+// readProxyHeader reads the PROXY header a server requires first.
+func readProxyHeader(br *bufio.Reader) (analyzer.ProxyHeader, error) {
+	buf, _ := br.Peek(16)
+	need := 107
+	if len(buf) >= 16 && buf[0] == '\r' {
+		need = 16 + int(binary.BigEndian.Uint16(buf[14:16]))
+	}
+	b, _ := br.Peek(min(need, br.Buffered()))
+	h, n, err := analyzer.ParseProxyHeader(b)
+	if err != nil {
+		return h, err
+	}
+	br.Discard(n)
+	return h, nil
+}
+
+// TestSendProxyChecks: a server sent the PROXY protocol may refuse
+// connections without a header, so lb's health checks (http and tcp) to it
+// start with one of their own: v2 LOCAL or v1 UNKNOWN. Without it the
+// server below refuses the check and is never UP.
+func TestSendProxyChecks(t *testing.T) {
+	for _, kind := range []string{"http", "tcp"} {
+		for _, v := range []string{"v1", "v2"} {
+			locals := make(chan analyzer.ProxyHeader, 64)
+			s := startServer(t, func(c net.Conn) {
+				defer c.Close()
+				br := bufio.NewReader(c)
+				c.SetReadDeadline(time.Now().Add(5 * time.Second))
+				h, err := readProxyHeader(br)
+				if err != nil {
+					return // refused: no header
+				}
+				if h.Local {
+					select {
+					case locals <- h:
+					default:
+					}
+				}
+				if r, err := http.ReadRequest(br); err == nil {
+					io.WriteString(c, ok(r.URL.Path))
+				}
+			})
+			p := startLB(t, httpConfig("", "[backend.be.health]\nkind = \""+kind+"\"\ninterval = \"20ms\"\nrise = 1\nfall = 1\n",
+				srv("s", s.addr(), `send_proxy = "`+v+`"`)))
+			select {
+			case h := <-locals:
+				if h.Version != map[string]int{"v1": 1, "v2": 2}[v] {
+					t.Errorf("%s check %s: header version %d", kind, v, h.Version)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("%s check %s: the server saw no LOCAL header", kind, v)
+			}
+			if kind == "http" {
+				be := p.inst.backend("be")
+				waitFor(t, "s UP", func() bool {
+					return be.Servers()[0].Counters().CheckStatus.Load() != 0 && be.Servers()[0].State().String() == "UP"
+				})
+				if got := get(t, "http://"+p.addr("fe")+"/x"); got != "/x" {
+					t.Errorf("%s: %q; want /x", v, got)
+				}
+			}
+		}
 	}
 }
