@@ -1,6 +1,7 @@
 package backend
 
 import (
+	"math"
 	"math/bits"
 	"sync/atomic"
 	"time"
@@ -12,23 +13,38 @@ import (
 // durations above the last bound (Prometheus' "+Inf").
 const HistogramBuckets = 17
 
-// histogramBase is the upper bound of the first bucket; each next bound
-// doubles it: 0.5ms, 1ms, 2ms ... 32.768s.
-const histogramBase = 500 * time.Microsecond
+// HistogramSchemaOffset places the buckets among Prometheus' native
+// histogram buckets of schema 0, whose bucket k holds (2^(k-1), 2^k]
+// seconds: bucket i of a Histogram is native bucket i + HistogramSchemaOffset.
+// The bounds are powers of two seconds so that one set of counters is both
+// the classic histogram and the native one.
+const HistogramSchemaOffset = -11
 
-// HistogramBound returns the inclusive upper bound of finite bucket i,
-// 0.5ms * 2^i (0.5ms for i = 0, 32.768s for i = HistogramBuckets-1).
-// Precondition: 0 <= i < HistogramBuckets.
-func HistogramBound(i int) time.Duration { return histogramBase << i }
+// HistogramBoundSeconds returns the inclusive upper bound of finite bucket
+// i in seconds, 2^(i-11): 0.00048828125 (488µs) for i = 0, 0.0009765625,
+// 0.001953125 ... 32 for i = HistogramBuckets-1. Precondition:
+// 0 <= i < HistogramBuckets.
+func HistogramBoundSeconds(i int) float64 { return math.Ldexp(1, i+HistogramSchemaOffset) }
+
+// HistogramBound returns HistogramBoundSeconds(i) as a Duration, rounded
+// down to the nanosecond.
+func HistogramBound(i int) time.Duration {
+	return time.Duration(math.Ldexp(float64(time.Second), i+HistogramSchemaOffset))
+}
+
+// histogramMax caps what Observe scales, so that d*2^11 cannot overflow;
+// it is far above the last bound.
+const histogramMax = 24 * time.Hour
 
 // Histogram is a lock-free latency histogram with fixed exponential buckets
 // (see HistogramBound), HAProxy's missing per-backend and per-server timers
 // (its stats only keep averages over the last 1024 requests). The zero value
 // is an empty histogram ready for use; it must not be copied after first use.
 //
-// Observe may be called from any goroutine: it does one division, one
-// bits.Len and two atomic adds, and never allocates or locks. Snapshot may
-// run concurrently with Observe; see Snapshot for what it guarantees.
+// Observe may be called from any goroutine: it does one multiplication, one
+// division, one bits.Len and two atomic adds, and never allocates or locks.
+// Snapshot may run concurrently with Observe; see Snapshot for what it
+// guarantees.
 type Histogram struct {
 	// counts[i] counts the observations of bucket i (not cumulative);
 	// counts[HistogramBuckets] those above the last bound. atomic: written by
@@ -45,10 +61,12 @@ type Histogram struct {
 // log's -1) instead of observing them. Lock-free, allocation-free.
 func (h *Histogram) Observe(d time.Duration) {
 	i := 0
-	if d > histogramBase {
-		// Bucket i holds (base*2^(i-1), base*2^i]: (d-1)/base is then in
-		// [2^(i-1), 2^i - 1], whose bit length is i.
-		i = bits.Len64(uint64(d-1) / uint64(histogramBase))
+	if d > 0 {
+		// Bucket i holds d/1s in (2^(i-12), 2^(i-11)], that is x = d*2^11 in
+		// (2^(i-1), 2^i] seconds' worth of ns: then (x-1)/1s is in
+		// [2^(i-1), 2^i - 1] (0 for i = 0), whose bit length is i.
+		x := uint64(min(d, histogramMax)) << -HistogramSchemaOffset
+		i = bits.Len64((x - 1) / uint64(time.Second))
 		if i > HistogramBuckets {
 			i = HistogramBuckets
 		}

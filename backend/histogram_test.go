@@ -12,15 +12,19 @@ func TestHistogramBounds(t *testing.T) {
 	for _, tc := range []struct {
 		i    int
 		want time.Duration
+		secs float64
 	}{
-		{0, 500 * time.Microsecond},
-		{1, time.Millisecond},
-		{2, 2 * time.Millisecond},
-		{11, 1024 * time.Millisecond},
-		{backend.HistogramBuckets - 1, 32768 * time.Millisecond},
+		{0, 488281 * time.Nanosecond, 1.0 / 2048},
+		{1, 976562 * time.Nanosecond, 1.0 / 1024},
+		{2, 1953125 * time.Nanosecond, 1.0 / 512},
+		{11, time.Second, 1},
+		{backend.HistogramBuckets - 1, 32 * time.Second, 32},
 	} {
 		if got := backend.HistogramBound(tc.i); got != tc.want {
 			t.Errorf("HistogramBound(%d) = %v; want %v", tc.i, got, tc.want)
+		}
+		if got := backend.HistogramBoundSeconds(tc.i); got != tc.secs {
+			t.Errorf("HistogramBoundSeconds(%d) = %v; want %v", tc.i, got, tc.secs)
 		}
 	}
 }
@@ -47,18 +51,19 @@ func TestHistogramBucketPlacement(t *testing.T) {
 		{-time.Second, 0},
 		{0, 0},
 		{1, 0},
-		{500 * time.Microsecond, 0},
-		{500*time.Microsecond + 1, 1},
-		{time.Millisecond, 1},
-		{time.Millisecond + 1, 2},
-		{1500 * time.Microsecond, 2},
-		{2 * time.Millisecond, 2},
-		{3 * time.Millisecond, 3},
-		{100 * time.Millisecond, 8}, // (64ms, 128ms]
-		{time.Second, 11},           // (512ms, 1.024s]
+		{488281, 0}, // 2^-11 s is 488281.25ns
+		{488282, 1},
+		{976562, 1},
+		{976563, 2},
+		{1953125, 2}, // 2^-9 s exactly
+		{1953126, 3},
+		{3 * time.Millisecond, 3},   // (1.95ms, 3.9ms]
+		{100 * time.Millisecond, 8}, // (62.5ms, 125ms]
+		{time.Second, 11},           // (500ms, 1s]
+		{time.Second + 1, 12},
 		{30 * time.Second, 16},
-		{32768 * time.Millisecond, 16},
-		{32768*time.Millisecond + 1, inf},
+		{32 * time.Second, 16},
+		{32*time.Second + 1, inf},
 		{time.Hour, inf},
 		{time.Duration(1<<63 - 1), inf},
 	} {

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/lb-proxy/lb/backend"
 )
@@ -106,7 +108,7 @@ var checkStatuses = [...]backend.CheckStatus{
 var bucketBounds = func() [backend.HistogramBuckets]float64 {
 	var b [backend.HistogramBuckets]float64
 	for i := range b {
-		b[i] = backend.HistogramBound(i).Seconds()
+		b[i] = backend.HistogramBoundSeconds(i)
 	}
 	return b
 }()
@@ -452,13 +454,51 @@ func counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels 
 	ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, v, labels...)
 }
 
-// histogram converts a backend histogram snapshot to a Prometheus one.
+// histogram converts a backend histogram snapshot to a Prometheus one that
+// is both classic and native: the text format carries its 17 buckets and
+// +Inf; a scraper that asks for protobuf (Prometheus with native histograms
+// on) also gets them as native buckets of schema 0, which they are exactly
+// (backend.HistogramSchemaOffset). Observations above the last bound (32s)
+// count in the native bucket above it, (32s, 64s].
 func histogram(d *prometheus.Desc, s backend.HistogramSnapshot, labels ...string) prometheus.Metric {
-	buckets := make(map[float64]uint64, len(bucketBounds))
-	for i, le := range bucketBounds {
-		buckets[le] = s.Buckets[i]
+	return &histogramMetric{desc: d, s: s, labels: prometheus.MakeLabelPairs(d, labels)}
+}
+
+// histogramMetric is one histogram series of one scrape.
+type histogramMetric struct {
+	desc   *prometheus.Desc
+	s      backend.HistogramSnapshot
+	labels []*dto.LabelPair
+}
+
+func (m *histogramMetric) Desc() *prometheus.Desc { return m.desc }
+
+func (m *histogramMetric) Write(out *dto.Metric) error {
+	s := &m.s
+	h := &dto.Histogram{
+		SampleCount:   proto.Uint64(s.Count),
+		SampleSum:     proto.Float64(s.SumSeconds()),
+		Schema:        proto.Int32(0),
+		ZeroThreshold: proto.Float64(0),
+		ZeroCount:     proto.Uint64(0),
+		Bucket:        make([]*dto.Bucket, backend.HistogramBuckets),
+		PositiveSpan: []*dto.BucketSpan{{
+			Offset: proto.Int32(backend.HistogramSchemaOffset), // the first bucket's native index
+			Length: proto.Uint32(backend.HistogramBuckets + 1),
+		}},
+		PositiveDelta: make([]int64, backend.HistogramBuckets+1),
 	}
-	return prometheus.MustNewConstHistogram(d, s.Count, s.SumSeconds(), buckets, labels...)
+	var prev, prevCount uint64
+	for i, le := range bucketBounds {
+		h.Bucket[i] = &dto.Bucket{CumulativeCount: proto.Uint64(s.Buckets[i]), UpperBound: proto.Float64(le)}
+		n := s.Buckets[i] - prev // this bucket's own count
+		h.PositiveDelta[i] = int64(n) - int64(prevCount)
+		prev, prevCount = s.Buckets[i], n
+	}
+	h.PositiveDelta[backend.HistogramBuckets] = int64(s.Count-prev) - int64(prevCount)
+	out.Label = m.labels
+	out.Histogram = h
+	return nil
 }
 
 func oneHot(b bool) float64 {

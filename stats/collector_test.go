@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 
 	"github.com/lb-proxy/lb/backend"
 	"github.com/lb-proxy/lb/config"
@@ -259,19 +261,19 @@ func TestMetricsHistogram(t *testing.T) {
 	pre := `lb_server_connect_time_seconds`
 	lbl := `proxy="app",server="a2"`
 	wantMetrics(t, got, map[string]float64{
-		pre + `_bucket{` + lbl + `,le="0.0005"}`: 0,
-		pre + `_bucket{` + lbl + `,le="0.002"}`:  0,
-		pre + `_bucket{` + lbl + `,le="0.004"}`:  2,
-		pre + `_bucket{` + lbl + `,le="1.024"}`:  2,
-		pre + `_bucket{` + lbl + `,le="2.048"}`:  3,
-		pre + `_bucket{` + lbl + `,le="32.768"}`: 3,
-		pre + `_bucket{` + lbl + `,le="+Inf"}`:   4,
-		pre + `_count{` + lbl + `}`:              4,
-		pre + `_sum{` + lbl + `}`:                62.006,
+		pre + `_bucket{` + lbl + `,le="0.00048828125"}`: 0,
+		pre + `_bucket{` + lbl + `,le="0.001953125"}`:   0,
+		pre + `_bucket{` + lbl + `,le="0.00390625"}`:    2,
+		pre + `_bucket{` + lbl + `,le="1"}`:             2,
+		pre + `_bucket{` + lbl + `,le="2"}`:             3,
+		pre + `_bucket{` + lbl + `,le="32"}`:            3,
+		pre + `_bucket{` + lbl + `,le="+Inf"}`:          4,
+		pre + `_count{` + lbl + `}`:                     4,
+		pre + `_sum{` + lbl + `}`:                       62.006,
 		// The backend's own histogram.
-		`lb_backend_queue_time_seconds_bucket{proxy="app",le="0.0005"}`: 1,
-		`lb_backend_queue_time_seconds_count{proxy="app"}`:              1,
-		`lb_backend_queue_time_seconds_sum{proxy="app"}`:                0,
+		`lb_backend_queue_time_seconds_bucket{proxy="app",le="0.00048828125"}`: 1,
+		`lb_backend_queue_time_seconds_count{proxy="app"}`:                     1,
+		`lb_backend_queue_time_seconds_sum{proxy="app"}`:                       0,
 	})
 	// Timers without observations have no series.
 	for _, absent := range []string{
@@ -291,6 +293,65 @@ func TestMetricsHistogram(t *testing.T) {
 	}
 	if want := backend.HistogramBuckets + 1; n != want {
 		t.Errorf("%d buckets for %s; want %d", n, pre, want)
+	}
+}
+
+// A scraper that asks for protobuf (Prometheus with native histograms
+// on) gets each histogram as a native one of schema 0 as well, with the
+// same counts as the classic buckets: bucket (2^(k-1), 2^k] seconds is
+// native bucket k.
+func TestMetricsNativeHistogram(t *testing.T) {
+	f := newFixture(t, stats.HandlerOptions{})
+	sc := f.app.Server("a2").Counters()
+	for _, d := range []time.Duration{3 * time.Millisecond, 3 * time.Millisecond, 2 * time.Second, time.Minute} {
+		sc.ConnectTime.Observe(d)
+	}
+	r := f.mustDo(t, http.StatusOK, "GET", "/metrics", "", "Accept", `application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited`)
+	if ct := r.header.Get("Content-Type"); !strings.Contains(ct, "protobuf") {
+		t.Fatalf("Content-Type %q; want protobuf", ct)
+	}
+	dec := expfmt.NewDecoder(strings.NewReader(r.body), expfmt.NewFormat(expfmt.TypeProtoDelim))
+	var h *dto.Histogram
+	for {
+		var mf dto.MetricFamily
+		if err := dec.Decode(&mf); err != nil {
+			break
+		}
+		if mf.GetName() != "lb_server_connect_time_seconds" {
+			continue
+		}
+		for _, m := range mf.Metric {
+			for _, l := range m.Label {
+				if l.GetName() == "server" && l.GetValue() == "a2" {
+					h = m.Histogram
+				}
+			}
+		}
+	}
+	if h == nil {
+		t.Fatal("no lb_server_connect_time_seconds{server=a2} in the protobuf exposition")
+	}
+	if h.GetSchema() != 0 || h.GetSampleCount() != 4 || len(h.PositiveSpan) == 0 || len(h.Bucket) != backend.HistogramBuckets {
+		t.Fatalf("histogram %v; want schema 0, 4 samples, native spans and %d classic buckets", h, backend.HistogramBuckets)
+	}
+	// Decode the spans and deltas into native bucket index -> count.
+	native := map[int32]int64{}
+	idx, n, di := int32(0), int64(0), 0
+	for _, sp := range h.PositiveSpan {
+		idx += sp.GetOffset()
+		for j := uint32(0); j < sp.GetLength(); j++ {
+			n += h.PositiveDelta[di]
+			di++
+			if n != 0 {
+				native[idx] = n
+			}
+			idx++
+		}
+	}
+	// 3ms twice in (2^-9, 2^-8] s, 2s in (1, 2], one minute above 32s in (32, 64].
+	want := map[int32]int64{-8: 2, 1: 1, 6: 1}
+	if fmt.Sprint(native) != fmt.Sprint(want) {
+		t.Errorf("native buckets %v; want %v", native, want)
 	}
 }
 
