@@ -197,7 +197,7 @@ func FuzzForwardedHead(f *testing.F) {
 		tx.Reset()
 		tx.Src = netip.MustParseAddr("192.0.2.1")
 		an := AnHTTPLBReq
-		if HTTPLBReq(cfg, &tx, &an, req, 1) != Continue {
+		if HTTPLBReq(cfg, &tx, &an, req, 1, nil) != Continue {
 			return
 		}
 		out := AppendRequestHead(nil, cfg, &tx, req)

@@ -164,6 +164,8 @@ func RuleStatus(rl *Rule, response bool) int {
 		return 302
 	case rl.Action == Deny && response:
 		return 502
+	case rl.Action == Deny && rl.Limit != 0, rl.Action == Tarpit:
+		return 429
 	case rl.Action == Deny:
 		return 403
 	}
@@ -179,6 +181,12 @@ func RuleAnswer(rl *Rule, response, keepAlive bool, t *Txn) LocalAnswer {
 			loc = string(t.location)
 		}
 		a.Extra = "Location: " + loc + "\r\n"
+	}
+	if t.RetryAfter > 0 && !response {
+		a.Extra = "Retry-After: " + strconv.Itoa(t.RetryAfter) + "\r\n"
+		if a.Body == "" {
+			a.Body = strconv.Itoa(a.Status) + " " + StatusText(a.Status) + "\n"
+		}
 	}
 	return a
 }

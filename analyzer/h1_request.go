@@ -417,3 +417,14 @@ func (r *Request) fill(buf []byte) {
 	r.Expect100 = http11 && p.expect100
 	r.TETrailers = p.teTrailers
 }
+
+// Header returns the value of the first field named name (compared
+// case-insensitively), and whether there is one.
+func (r *Request) Header(name string) ([]byte, bool) {
+	for _, f := range r.Headers {
+		if equalFold(f.Name, name) {
+			return f.Value, true
+		}
+	}
+	return nil, false
+}

@@ -95,7 +95,10 @@ func SourceKey(a netip.Addr) uint64 {
 //
 // On Answer and Fail the bit is cleared too. The head's slices (t.Req)
 // alias buf and are valid only until this call returns.
-func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64) Verdict {
+//
+// lim counts the request in the limit tables of the rules that name one
+// (nil: such rules never apply).
+func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64, lim Limiter) Verdict {
 	err := t.Req.Parse(buf, cfg.Limits)
 	if err == ErrIncomplete {
 		return Wait
@@ -125,7 +128,8 @@ func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64) Verdict {
 		return t.failStatus(413, "content-length over limit "+strconv.FormatInt(cfg.MaxBody, 10)+" bytes")
 	}
 	var terminal int
-	t.ReqMask, terminal = Eval(cfg.ReqRules, r)
+	t.Route = PickRoute(cfg.Routes, r) // before the rules: a limit may be keyed by it
+	t.ReqMask, terminal = Eval(cfg.ReqRules, r, lim, t)
 	for m, i := t.ReqMask, 0; m != 0; m, i = m>>1, i+1 {
 		if m&1 != 0 {
 			switch rl := &cfg.ReqRules[i]; rl.Action {
@@ -136,7 +140,7 @@ func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64) Verdict {
 			}
 		}
 	}
-	t.ResMask, t.ResDeny = Eval(cfg.ResRules, r)
+	t.ResMask, t.ResDeny = Eval(cfg.ResRules, r, nil, nil)
 	if terminal >= 0 {
 		rl := &cfg.ReqRules[terminal]
 		if rl.Action == Redirect && rl.Scheme != "" {
@@ -156,7 +160,6 @@ func HTTPLBReq(cfg *Config, t *Txn, an *Bits, buf []byte, now int64) Verdict {
 		t.Answer = rl
 		return Answer
 	}
-	t.Route = PickRoute(cfg.Routes, r)
 	t.Key = requestKey(cfg, t)
 	switch {
 	case r.Chunked:

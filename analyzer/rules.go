@@ -16,6 +16,7 @@ const (
 	Return                          // answer Status with Body
 	SetPriorityClass                // the request queues in class Class (lower first)
 	SetPriorityOffset               // the request queues as if it came Offset later
+	Tarpit                          // hold the request Tarpit long, then answer Status (429 by default)
 	numActions
 )
 
@@ -23,6 +24,7 @@ var actionNames = [...]string{
 	SetHeader: "set-header", AddHeader: "add-header", DelHeader: "del-header",
 	Redirect: "redirect", Deny: "deny", Return: "return",
 	SetPriorityClass: "set-priority-class", SetPriorityOffset: "set-priority-offset",
+	Tarpit: "tarpit",
 }
 
 // String names the action as the configuration writes it.
@@ -44,7 +46,7 @@ func ParseAction(s string) (Action, bool) {
 }
 
 // Terminal reports whether the action ends the transaction.
-func (a Action) Terminal() bool { return a == Redirect || a == Deny || a == Return }
+func (a Action) Terminal() bool { return a == Redirect || a == Deny || a == Return || a == Tarpit }
 
 // Rule is one http_request or http_response rule: when Match holds (it is
 // evaluated on the request), Action applies.
@@ -59,21 +61,51 @@ type Rule struct {
 	ContentType string        // Return
 	Class       int           // SetPriorityClass
 	Offset      time.Duration // SetPriorityOffset
+	Tarpit      time.Duration // Tarpit: how long the request is held
+	// Limit, when not 0, is 1 + the index of the limit table the rule
+	// counts its requests in: the rule applies only to requests over the
+	// table's limits (see Limiter).
+	Limit int
+}
+
+// Limiter counts requests in the per-key limit tables. The session
+// implements it on its event loop; a nil Limiter makes rules with a limit
+// never apply.
+type Limiter interface {
+	// Track counts request r of t in the table of rule rl (rl.Limit > 0)
+	// under the key the table takes from it, and reports whether the key
+	// is over one of the table's limits, with the seconds a client should
+	// wait (Retry-After).
+	Track(rl *Rule, r *Request, t *Txn) (over bool, retryAfter int)
 }
 
 // Eval evaluates rules on r in order and returns the set of matching rules
 // as a bitmask (rule i is bit i; at most 64 rules) and the index of the
 // first matching terminal rule, or -1. Header rules after a terminal one
-// are not in the mask. It allocates nothing.
-func Eval(rules []Rule, r *Request) (mask uint64, terminal int) {
+// are not in the mask. A rule with a limit matches only when lim (nil:
+// never) finds the request over it; each such rule up to the terminal one
+// counts the request, and the Retry-After of the last one over is left in
+// t.RetryAfter. It allocates nothing.
+func Eval(rules []Rule, r *Request, lim Limiter, t *Txn) (mask uint64, terminal int) {
 	for i := range rules {
 		if i >= 64 {
 			break
 		}
-		if !rules[i].Matches(r) {
+		rl := &rules[i]
+		if !rl.Matches(r) {
 			continue
 		}
-		if rules[i].Action.Terminal() {
+		if rl.Limit != 0 {
+			if lim == nil {
+				continue
+			}
+			over, retry := lim.Track(rl, r, t)
+			if !over {
+				continue
+			}
+			t.RetryAfter = retry
+		}
+		if rl.Action.Terminal() {
 			return mask, i
 		}
 		mask |= 1 << i

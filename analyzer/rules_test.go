@@ -59,7 +59,7 @@ func TestEvalAndEdits(t *testing.T) {
 		{Action: AddHeader, Name: "X-Via", Value: "lb"},
 	}
 	r := parseReq(t, "GET /x HTTP/1.1\r\nHost: h\r\n\r\n")
-	mask, term := Eval(rules, r)
+	mask, term := Eval(rules, r, nil, nil)
 	if term != -1 || mask != 0b1101 {
 		t.Errorf("Eval(/x) = %04b, %d; want 1101, -1", mask, term)
 	}
@@ -71,11 +71,11 @@ func TestEvalAndEdits(t *testing.T) {
 	if got := string(AppendAdded(nil, rules, mask)); got != "X-Env: prod\r\nX-Via: lb\r\n" {
 		t.Errorf("AppendAdded = %q", got)
 	}
-	mask, term = Eval(rules, parseReq(t, "GET /admin HTTP/1.1\r\nHost: h\r\n\r\n"))
+	mask, term = Eval(rules, parseReq(t, "GET /admin HTTP/1.1\r\nHost: h\r\n\r\n"), nil, nil)
 	if term != 1 || mask != 0b1 {
 		t.Errorf("Eval(/admin) = %04b, %d; want 0001, 1 (rules after a terminal one do not apply)", mask, term)
 	}
-	if n := testing.AllocsPerRun(100, func() { Eval(rules, r); Dropped(rules, 0b1101, []byte("X-A")) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { Eval(rules, r, nil, nil); Dropped(rules, 0b1101, []byte("X-A")) }); n != 0 {
 		t.Errorf("Eval+Dropped allocate %v times; want 0", n)
 	}
 }

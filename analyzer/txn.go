@@ -83,6 +83,9 @@ type Plan struct {
 
 	// Answer is the rule lb answers with (verdict Answer), nil otherwise.
 	Answer *Rule
+	// RetryAfter is the Retry-After (seconds) of an answer to a request
+	// over a limit, 0 otherwise.
+	RetryAfter int
 	// Err is why a message was refused (verdict Fail), nil otherwise.
 	Err *Error
 

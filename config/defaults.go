@@ -9,6 +9,9 @@ import (
 // field in types.go and in docs/config.md; change all three together.
 const (
 	defaultMaxConn        = 50000
+	defaultLimitSize      = 100000
+	defaultLimitWindow    = 10 * time.Second
+	defaultLimitSync      = 100 * time.Millisecond
 	defaultHardStopAfter  = 30 * time.Second
 	defaultAccessLog      = "stdout"
 	defaultMode           = ModeHTTP
@@ -122,6 +125,31 @@ func applyDefaults(c *Config) {
 		}
 		if unset(p + ".max_target_size") {
 			f.MaxTargetSize = defaultMaxTargetSize
+		}
+	}
+
+	for name, l := range c.Limits {
+		p := joinKey("limit", name)
+		if l == nil {
+			continue
+		}
+		if unset(p + ".key") {
+			l.Key = "src"
+		}
+		if unset(p + ".size") {
+			l.Size = defaultLimitSize
+		}
+		if unset(p + ".window") {
+			l.Window = Duration{defaultLimitWindow}
+		}
+		if unset(p + ".expire") {
+			l.Expire = Duration{2 * l.Window.Duration}
+		}
+		if unset(p + ".sync") {
+			l.Sync = Duration{min(defaultLimitSync, l.Window.Duration/2)}
+		}
+		if unset(p + ".redis_down") {
+			l.RedisDown = "open"
 		}
 	}
 

@@ -18,6 +18,9 @@ type Config struct {
 	Defaults  Defaults             `toml:"defaults"`
 	Frontends map[string]*Frontend `toml:"frontend"`
 	Backends  map[string]*Backend  `toml:"backend"`
+	// Limits are the per-key limit tables ([limit.NAME]) that
+	// http_request rules name.
+	Limits map[string]*Limit `toml:"limit"`
 
 	// Files lists the files this generation was read from, in load order.
 	Files []string `toml:"-"`
@@ -279,6 +282,53 @@ type Rule struct {
 	Offset string `toml:"offset"`
 	// ContentType of Body. Default "text/plain".
 	ContentType string `toml:"content_type"`
+	// Limit names a [limit.NAME] table (http_request rules only): the
+	// rule counts each request its conditions match in that table, and
+	// its action (deny, tarpit or set-priority-class) applies only when
+	// the request's key is over one of the table's limits. Default "".
+	Limit string `toml:"limit"`
+	// Tarpit is how long the tarpit action holds a request before it
+	// answers Status (default 429, with Retry-After). Default "5s".
+	Tarpit Duration `toml:"tarpit"`
+}
+
+// Limit is a [limit.NAME] table: counters per key, with the limits a
+// rule naming the table enforces. At least one limit is required.
+type Limit struct {
+	// Key is what requests are counted by: "src" (the client address,
+	// after the PROXY protocol), "header:NAME" (that field's value;
+	// requests without it are not counted) or "backend" (the backend the
+	// request is routed to). Default "src".
+	Key string `toml:"key"`
+	// Size bounds the keys tracked, per event loop (the least recently
+	// used key is evicted from a full table). Default 100000.
+	Size int `toml:"size"`
+	// Window is the period rates are counted over (a sliding window).
+	// Default "10s".
+	Window Duration `toml:"window"`
+	// Rate: requests per window and key. Default 0 (none).
+	Rate int `toml:"rate"`
+	// BytesRate: bytes (request and response) per window and key.
+	// Default 0 (none).
+	BytesRate Size `toml:"bytes_rate"`
+	// Conns: connections in progress per key. Default 0 (none).
+	Conns int `toml:"conns"`
+	// Requests: requests in progress per key. Default 0 (none).
+	Requests int `toml:"requests"`
+	// Expire drops a key idle that long. Default twice window.
+	Expire Duration `toml:"expire"`
+	// Sync is how often the event loops, and the instances sharing
+	// Redis, exchange their counts: a limit holds within what arrives in
+	// one interval. Default "100ms".
+	Sync Duration `toml:"sync"`
+	// Redis, a URL such as "redis://127.0.0.1:6379/0", shares the rate
+	// counters (rate, bytes_rate) with every lb that names the same
+	// server and table. Default "" (this instance only).
+	Redis string `toml:"redis"`
+	// RedisDown is what happens while Redis cannot be reached: "open"
+	// (each instance counts alone) or "closed" (every tracked request is
+	// over the limit). Default "open".
+	RedisDown string `toml:"redis_down"`
 }
 
 // TLS is a frontend's [frontend.NAME.tls] table: the frontend terminates

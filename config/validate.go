@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -169,6 +170,21 @@ func (c *Config) validate(r *report) {
 			checkTLS(r, p+".tls", f.TLS)
 		}
 		checkAcceptProxy(r, p, f)
+		limited := 0
+		for i, rl := range f.HTTPRequest {
+			if rl.Limit == "" {
+				continue
+			}
+			if limited++; limited == maxLimitRules+1 {
+				r.add(indexKey(p+".http_request", i)+".limit", "at most %d rules with a limit per frontend", maxLimitRules)
+			}
+			if c.Limits[rl.Limit] == nil {
+				r.add(indexKey(p+".http_request", i)+".limit", "unknown limit %q%s", rl.Limit, didYouMean(rl.Limit, slices.Collect(maps.Keys(c.Limits))))
+			}
+		}
+	}
+	for _, name := range c.sectionOrder("limit", slices.Collect(maps.Keys(c.Limits))) {
+		checkLimit(r, joinKey("limit", name), c.Limits[name])
 	}
 
 	for _, name := range c.sectionOrder("backend", backendNames) {
@@ -516,9 +532,17 @@ func checkRule(r *report, p string, rl Rule, response bool) {
 		if d, err := ParseSignedDuration(rl.Offset); err != nil || d < -time.Hour*24 || d > time.Hour*24 {
 			r.add(p+".offset", `required: a duration of at most a day either way, such as "2s" or "-500ms", got %q`, rl.Offset)
 		}
-	case "deny":
+	case "deny", "tarpit":
 		if rl.Status != 0 && (rl.Status < 400 || rl.Status > 599) {
-			r.add(p+".status", "deny status must be 400-599, got %d", rl.Status)
+			r.add(p+".status", "%s status must be 400-599, got %d", rl.Action, rl.Status)
+		}
+		if rl.Action == "tarpit" {
+			if response {
+				r.add(p+".action", "tarpit applies only to requests")
+			}
+			if rl.Tarpit.Duration > time.Hour {
+				r.add(p+".tarpit", "must be at most 1h, got %s", rl.Tarpit.Duration)
+			}
 		}
 	case "return":
 		if response {
@@ -531,7 +555,18 @@ func checkRule(r *report, p string, rl Rule, response bool) {
 			r.add(p+".content_type", "must not contain CR, LF or NUL")
 		}
 	default:
-		r.add(p+".action", `invalid action %q (want set-header, add-header, del-header, redirect, deny, return, set-priority-class or set-priority-offset)`, rl.Action)
+		r.add(p+".action", `invalid action %q (want set-header, add-header, del-header, redirect, deny, return, tarpit, set-priority-class or set-priority-offset)`, rl.Action)
+	}
+	if rl.Tarpit.Duration != 0 && rl.Action != "tarpit" || rl.Tarpit.Duration == 0 && rl.Action != "tarpit" && r.written(p+".tarpit") {
+		r.add(p+".tarpit", "applies only to the tarpit action")
+	}
+	if rl.Limit != "" {
+		switch {
+		case response:
+			r.add(p+".limit", "limits apply only to http_request rules")
+		case rl.Action != "deny" && rl.Action != "tarpit" && rl.Action != "set-priority-class":
+			r.add(p+".limit", "a rule with a limit denies, tarpits or sets the priority class; action %q cannot", rl.Action)
+		}
 	}
 }
 
@@ -626,4 +661,53 @@ func ParseSignedDuration(s string) (time.Duration, error) {
 		d = -d
 	}
 	return d, nil
+}
+
+// maxLimitRules bounds the rules with a limit in one frontend (each
+// request holds at most this many table entries).
+const maxLimitRules = 8
+
+// checkLimit validates a [limit.NAME] table (defaults applied).
+func checkLimit(r *report, p string, l *Limit) {
+	if l == nil {
+		r.add(p, "nil section")
+		return
+	}
+	switch {
+	case l.Key == "src" || l.Key == "backend":
+	case strings.HasPrefix(l.Key, "header:") && isToken(l.Key[7:]):
+	default:
+		r.add(p+".key", `invalid key %q (want "src", "header:NAME" or "backend")`, l.Key)
+	}
+	if l.Size < 1 || l.Size > 10_000_000 {
+		r.add(p+".size", "must be between 1 and 10000000, got %d", l.Size)
+	}
+	if l.Window.Duration < time.Second || l.Window.Duration > 24*time.Hour {
+		r.add(p+".window", "must be between 1s and 1d, got %s", l.Window.Duration)
+	}
+	if l.Sync.Duration < 10*time.Millisecond || l.Sync.Duration > l.Window.Duration/2 {
+		r.add(p+".sync", "must be at least 10ms and at most half the window, got %s", l.Sync.Duration)
+	}
+	if l.Expire.Duration < l.Window.Duration {
+		r.add(p+".expire", "must be at least the window (%s), got %s", l.Window.Duration, l.Expire.Duration)
+	}
+	for k, v := range map[string]int64{"rate": int64(l.Rate), "bytes_rate": int64(l.BytesRate), "conns": int64(l.Conns), "requests": int64(l.Requests)} {
+		if v < 0 {
+			r.add(p+"."+k, "must not be negative, got %d", v)
+		}
+	}
+	if l.Rate <= 0 && l.BytesRate <= 0 && l.Conns <= 0 && l.Requests <= 0 {
+		r.add(p, "no limit: set rate, bytes_rate, conns or requests")
+	}
+	if l.Redis != "" {
+		if u, err := url.Parse(l.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			r.add(p+".redis", `invalid Redis URL %q (want "redis://HOST:PORT/DB")`, l.Redis)
+		}
+		if l.Rate <= 0 && l.BytesRate <= 0 {
+			r.add(p+".redis", "Redis shares rate and bytes_rate; this table has neither")
+		}
+	}
+	if l.RedisDown != "open" && l.RedisDown != "closed" {
+		r.add(p+".redis_down", `invalid value %q (want "open" or "closed")`, l.RedisDown)
+	}
 }

@@ -1,6 +1,8 @@
 package session
 
 import (
+	"github.com/lb-proxy/lb/session/limit"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -75,6 +77,10 @@ type Env struct {
 
 	current atomic.Int64 // atomic: sessions in progress, all frontends
 
+	// Limits are the generation's per-key limit tables; analyzer.Rule.Limit
+	// indexes them (from 1). Their owner (lb) starts and stops them.
+	Limits []*limit.Table
+
 	// Proc are the process's counters (NewEnv makes a set; lb gives every
 	// generation the process's one, so a reload resets nothing).
 	Proc *ProcessCounters
@@ -128,6 +134,11 @@ type local struct {
 	polls int           // callbacks since the last poll of dials
 	pfds  []unix.PollFd // pollDials' buffer
 	ready []*loopDial   // pollDials' buffer
+
+	// The loop's shards of the Env's limit tables (limits.go), made on
+	// first use, and the scratch buffer of their keys.
+	limits []*limit.Shard
+	keyBuf []byte
 }
 
 // localFor returns the Env's state on loop l.

@@ -38,12 +38,13 @@ const (
 	expHTTPBody                    // timeout.http_body + http_body_min_rate: a trickling request body
 	expServer                      // timeout.server: lb waits on the server
 	expTunnel                      // timeout.tunnel: a tunnel idle both ways
+	expTarpit                      // a tarpit rule's hold (then its answer)
 	numExpiries
 )
 
 var expiryNames = [...]string{expLinger: "linger", expHTTPKeepAlive: "http_keep_alive",
 	expHTTPRequest: "http_request", expQueue: "queue", expConnect: "connect", expTurnAround: "turn_around",
-	expInspect: "inspect_delay", expClient: "client", expHTTPBody: "http_body", expServer: "server", expTunnel: "tunnel"}
+	expInspect: "inspect_delay", expClient: "client", expHTTPBody: "http_body", expServer: "server", expTunnel: "tunnel", expTarpit: "tarpit"}
 
 // String names the purpose as the configuration does.
 func (e expiry) String() string {
@@ -109,6 +110,9 @@ func (s *Session) updateExpiries() {
 	}
 	if s.req.an&analyzer.AnHTTPLBReq != 0 {
 		e[expHTTPRequest] = at(t.tStart, fe.HTTPRequest)
+	}
+	if t.tarpit != 0 {
+		e[expTarpit] = t.tarpit
 	}
 	if s.req.an&analyzer.AnTCPInspectReq != 0 {
 		e[expInspect] = t.tStart + int64(s.fe.InspectDelay)
@@ -268,6 +272,9 @@ func (s *Session) expire(p expiry) {
 			return
 		}
 		s.abort(Term{CauseServerTimeout, s.phase()})
+	case expTarpit:
+		t.tarpit = 0
+		s.answer(analyzer.RuleStatus(t.a.Answer, false), t.a.Answer, Term{CauseProxy, PhaseTarpit})
 	case expTunnel:
 		// Blame the side quiet longer.
 		cause := CauseServerTimeout

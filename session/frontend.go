@@ -57,6 +57,9 @@ type Frontend struct {
 	// HTTP is the analyzers' configuration (routes, rules, limits); set in
 	// HTTP mode, nil in TCP mode.
 	HTTP *analyzer.Config
+	// Limited: some request rule names a limit table (Env.Limits), so
+	// http_lb_req gets the session as its analyzer.Limiter.
+	Limited bool
 	// Client is the client-side codec (HTTP mode). Nil means HTTP/1
 	// (H1Client).
 	Client ClientCodec

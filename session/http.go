@@ -23,7 +23,11 @@ func (s *Session) httpLBReq() {
 			t.tStart = now // the first byte of a keep-alive request (TR counts from it)
 		}
 	}
-	switch analyzer.HTTPLBReq(s.fe.HTTP, &t.a, &s.req.an, in, now) {
+	var lim analyzer.Limiter
+	if s.fe.Limited {
+		lim = s
+	}
+	switch analyzer.HTTPLBReq(s.fe.HTTP, &t.a, &s.req.an, in, now, lim) {
 	case analyzer.Wait:
 		return
 	case analyzer.Fail:
@@ -32,6 +36,12 @@ func (s *Session) httpLBReq() {
 		// The request's head and held body are lb's to drop; a body not
 		// complete yet makes the answer close the connection.
 		s.consume(&s.req, t.a.Req.HeadLen+t.a.Held)
+		if t.a.Answer.Action == analyzer.Tarpit {
+			// Held for the rule's time, then answered (expTarpit); no
+			// server is involved meanwhile (wantsServer).
+			t.tarpit = now + int64(t.a.Answer.Tarpit)
+			return
+		}
 		cause := CauseLocal
 		if t.a.Answer.Action == analyzer.Deny {
 			cause = CauseProxy

@@ -24,6 +24,7 @@ func (s *Session) logTxn() {
 		return
 	}
 	t.logged = true
+	s.limitsTxnEnd(t)
 	now := s.now()
 	in, out := s.req.bytes, s.res.bytes
 	s.fe.BytesIn.Add(in)
@@ -48,7 +49,7 @@ func (s *Session) logTxn() {
 		switch {
 		case t.a.Answer != nil && t.a.Answer.Action == analyzer.Deny && t.term.Phase == PhaseHeaders:
 			s.fe.DeniedResponses.Add(1)
-		case t.a.Answer != nil && t.a.Answer.Action == analyzer.Deny:
+		case t.a.Answer != nil && (t.a.Answer.Action == analyzer.Deny || t.a.Answer.Action == analyzer.Tarpit):
 			s.fe.DeniedRequests.Add(1)
 		case t.a.Err != nil && t.term.Phase == PhaseRequest, t.term == Term{CauseClientTimeout, PhaseRequest}:
 			s.fe.RequestErrors.Add(1)

@@ -61,6 +61,9 @@ type Session struct {
 	// dropped, not reused: the backend may still read it; a new one is
 	// made for the next wait.
 	waiter *backend.Waiter
+	// lim holds the session's connections on limit table entries, made
+	// at the first (limits.go).
+	lim *sessionLimits
 
 	// The small fields, together (no padding between them).
 	mode mode // where the bytes move
@@ -145,9 +148,14 @@ type txnState struct {
 	tSent     int64 // the request head went to the server
 	bodyStart int64 // the request body started (the rate rule)
 
-	status int  // the status sent to the client (0: none)
-	term   Term // how the transaction ended
-	logged bool // its log line is written
+	status int   // the status sent to the client (0: none)
+	term   Term  // how the transaction ended
+	logged bool  // its log line is written
+	tarpit int64 // a tarpit rule holds the request until then (unix ns; 0: none)
+
+	// The limit table entries the request holds (limits.go).
+	lims  [maxTxnLimits]limRef
+	nlims int
 }
 
 // connState is where a transaction is with its server.
@@ -242,6 +250,8 @@ func (s *Session) newTxn() {
 	t := s.t
 	if t == nil {
 		t = txnPool.Get().(*txn)
+	} else {
+		s.limitsTxnEnd(t)
 	}
 	t.a.Reset()
 	t.head, t.resHead = t.head[:0], t.resHead[:0]
@@ -316,9 +326,11 @@ func (s *Session) finish() {
 		if t.cs == csQueued {
 			s.cancelWait(t)
 		}
+		s.limitsTxnEnd(t)
 		s.t = nil
 		txnPool.Put(t)
 	}
+	s.limitsEnd()
 	s.req.releaseOwn()
 	s.res.releaseOwn()
 	if s.loop != nil {

@@ -29,6 +29,7 @@ const (
 	PhaseConnect Phase = 'C' // connecting to a server
 	PhaseHeaders Phase = 'H' // waiting for the response head
 	PhaseData    Phase = 'D' // forwarding data
+	PhaseTarpit  Phase = 'T' // held by a tarpit rule
 )
 
 // Term is a termination code: cause x phase, e.g. "--", "sC", "cD".

@@ -64,6 +64,16 @@ func (s statsSource) Frontends() []stats.Frontend {
 	return out
 }
 
+// Limits returns the current generation's limit tables.
+func (s statsSource) Limits() []stats.Limit {
+	g := s.inst.current()
+	out := make([]stats.Limit, 0, len(g.limits))
+	for _, lt := range g.limits {
+		out = append(out, stats.Limit{Name: lt.spec.Name, Stats: lt.t.Stats()})
+	}
+	return out
+}
+
 func (s statsSource) Backends() []*backend.Backend {
 	g := s.inst.current()
 	out := make([]*backend.Backend, 0, len(g.backends))
@@ -90,7 +100,7 @@ func (inst *instance) startAdmin(cfg config.Admin) (*admin, error) {
 	token := cfg.Token // read by the configuration's validation
 	src := statsSource{inst}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(stats.NewCollector(src), collectors.NewGoCollector(),
+	reg.MustRegister(stats.NewCollector(src), stats.NewLimitCollector(src.Limits), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	h := stats.NewHandler(stats.HandlerOptions{Source: src, Gatherer: reg, Token: token,
 		RequireToken: !config.LoopbackAddr(cfg.Bind), Logger: inst.log})

@@ -76,6 +76,7 @@ type generation struct {
 	frontends []*session.Frontend          // declaration order
 	closers   []io.Closer                  // the access log writer, if any
 	logw      *logWriter
+	limits    []*limitTable // the [limit.NAME] tables, in name order (env.Limits)
 }
 
 func loadConfig(files []string) (*config.Config, error) {
@@ -241,6 +242,11 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 		g.env.HandshakeSlots = inst.handshakes
 	}
 	g.env.Proc = &inst.proc
+	var limitIdx map[string]int
+	g.limits, limitIdx = inst.limitTables(cfg, prev)
+	for _, lt := range g.limits {
+		g.env.Limits = append(g.env.Limits, lt.t)
+	}
 	if prev != nil && prev.cfg.Global.MaxConn == cfg.Global.MaxConn {
 		g.global = prev.global // the same process-wide count goes on
 	} else {
@@ -302,7 +308,10 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 			fe.ProxyRefuse = fc.AcceptProxyUntrusted == "refuse"
 		}
 		if fc.Mode == config.ModeHTTP {
-			fe.HTTP = analyzerConfig(fc, fe)
+			fe.HTTP = analyzerConfig(fc, fe, limitIdx)
+			for _, r := range fe.HTTP.ReqRules {
+				fe.Limited = fe.Limited || r.Limit != 0
+			}
 		}
 		g.frontends = append(g.frontends, fe)
 		b := listener.NewBinding(fe, listener.NewGate(fc.MaxConn), g.global)
@@ -466,6 +475,9 @@ func (g *generation) retire(hardStop time.Duration, log zerolog.Logger) {
 	for _, be := range g.backends {
 		be.Stop()
 	}
+	for _, lt := range g.limits {
+		lt.release()
+	}
 	for _, c := range g.closers {
 		c.Close()
 	}
@@ -510,12 +522,12 @@ func (inst *instance) backend(name string) *backend.Backend {
 }
 
 // analyzerConfig builds the analyzers' configuration of an HTTP frontend.
-func analyzerConfig(fc *config.Frontend, fe *session.Frontend) *analyzer.Config {
+func analyzerConfig(fc *config.Frontend, fe *session.Frontend, limitIdx map[string]int) *analyzer.Config {
 	a := &analyzer.Config{
 		Limits:          analyzer.Limits{MaxHead: int(fc.MaxHeadSize), MaxHeaders: fc.MaxHeaders, MaxTarget: int(fc.MaxTargetSize)},
 		MaxBody:         int64(fc.MaxBodySize),
-		ReqRules:        rules(fc.HTTPRequest),
-		ResRules:        rules(fc.HTTPResponse),
+		ReqRules:        rules(fc.HTTPRequest, limitIdx),
+		ResRules:        rules(fc.HTTPResponse, nil),
 		ForwardedFor:    fc.ForwardedFor,
 		ForwardedProto:  fc.ForwardedProto,
 		Forwarded:       fc.Forwarded,
@@ -532,18 +544,30 @@ func analyzerConfig(fc *config.Frontend, fe *session.Frontend) *analyzer.Config 
 }
 
 // rules converts validated config rules for the analyzer.
-func rules(in []config.Rule) []analyzer.Rule {
+// limitIdx gives the index of each limit table (env.Limits).
+func rules(in []config.Rule, limitIdx map[string]int) []analyzer.Rule {
 	var out []analyzer.Rule
 	for _, r := range in {
 		a, _ := analyzer.ParseAction(r.Action) // validated by config
-		out = append(out, analyzer.Rule{
+		rl := analyzer.Rule{
 			Match:  analyzer.Match{Host: r.Host, PathPrefix: r.PathPrefix, Header: r.Header, HeaderValue: r.HeaderValue, ClientCN: r.ClientCN},
 			Action: a, Name: r.Name, Value: r.Value, Location: r.Location, Scheme: r.Scheme, Status: r.Status,
 			Body: r.Body, ContentType: r.ContentType, Class: r.Class, Offset: priorityOffset(r.Offset),
-		})
+			Tarpit: r.Tarpit.Duration,
+		}
+		if a == analyzer.Tarpit && rl.Tarpit == 0 {
+			rl.Tarpit = defaultTarpit
+		}
+		if i, ok := limitIdx[r.Limit]; ok && r.Limit != "" {
+			rl.Limit = i + 1
+		}
+		out = append(out, rl)
 	}
 	return out
 }
+
+// defaultTarpit is how long a tarpit rule holds a request by default.
+const defaultTarpit = 5 * time.Second
 
 // listenerKey names a listening socket across generations: its address, so
 // that a reload that keeps or moves an address keeps its socket (no

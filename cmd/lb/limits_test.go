@@ -1,0 +1,349 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Per-key limits (issue 12, item 3): each limit kind with deny, tarpit and
+// set-priority-class, keys by address, header and backend, the counts
+// shared across event loops, and the table bound under a key flood.
+
+// limitConfig is an HTTP config with [limit.t] (limit's keys) and one
+// request rule naming it (rule's keys), over server addr.
+func limitConfig(limit, rule, addr string, loops int) string {
+	cfg := httpConfig("[[frontend.fe.http_request]]\nlimit = \"t\"\n"+rule, "", srv("s", addr))
+	cfg = strings.Replace(cfg, "[global]\n", fmt.Sprintf("[global]\nevent_loops = %d\n", loops), 1)
+	return "[admin]\nbind = \"127.0.0.1:0\"\n" + cfg + "\n[limit.t]\n" + limit
+}
+
+// kaClient is a keep-alive HTTP/1.1 client on one connection.
+type kaClient struct {
+	t  *testing.T
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func newKA(t *testing.T, addr string) *kaClient {
+	c := dial(t, addr)
+	return &kaClient{t: t, c: c, br: bufio.NewReader(c)}
+}
+
+// send writes a GET of path with extra header lines ("Name: v\r\n").
+func (k *kaClient) send(path, hdr string) {
+	k.t.Helper()
+	if _, err := io.WriteString(k.c, "GET "+path+" HTTP/1.1\r\nHost: h\r\n"+hdr+"\r\n"); err != nil {
+		k.t.Fatal(err)
+	}
+}
+
+// read reads one response: its status, Retry-After and body.
+func (k *kaClient) read() (int, string, string) {
+	k.t.Helper()
+	k.c.SetReadDeadline(time.Now().Add(guard))
+	res, err := http.ReadResponse(k.br, nil)
+	if err != nil {
+		k.t.Fatalf("read response: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	return res.StatusCode, res.Header.Get("Retry-After"), string(b)
+}
+
+// get sends and reads one request.
+func (k *kaClient) get(path, hdr string) (int, string) {
+	k.t.Helper()
+	k.send(path, hdr)
+	st, ra, _ := k.read()
+	return st, ra
+}
+
+// TestLimitRate: a sliding-window request rate per key. Over it a deny
+// rule answers 429 with Retry-After and keeps the connection; other keys
+// and requests without the key are not limited; once the window has
+// passed (fake clock), the key is served again.
+func TestLimitRate(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("ok") })
+	clock := newClock()
+	p := startLBClock(t, limitConfig("key = \"header:X-Key\"\nrate = 3\nwindow = \"10s\"\n", "action = \"deny\"\n", hb.addr(), 1), clock)
+	a := newKA(t, p.addr("fe"))
+	for i := 1; i <= 5; i++ {
+		st, ra := a.get("/", "X-Key: a\r\n")
+		switch {
+		case i <= 3 && st != 200:
+			t.Errorf("request %d of key a: %d; want 200", i, st)
+		case i > 3 && (st != 429 || ra == ""):
+			t.Errorf("request %d of key a: %d, Retry-After %q; want 429 with Retry-After", i, st, ra)
+		case i > 3:
+			if n, err := strconv.Atoi(ra); err != nil || n < 1 || n > 20 {
+				t.Errorf("Retry-After %q; want 1..20 seconds", ra)
+			}
+		}
+	}
+	// Another key, and no key at all, on another connection.
+	b := newKA(t, p.addr("fe"))
+	for i := 0; i < 4; i++ {
+		if st, _ := b.get("/", "X-Key: b\r\n"); i < 3 && st != 200 {
+			t.Errorf("key b request %d: %d; want 200", i, st)
+		}
+		if st, _ := b.get("/", ""); st != 200 {
+			t.Errorf("no key: %d; want 200 (not tracked)", st)
+		}
+	}
+	// Two windows later the key starts afresh (on a new connection: the
+	// old ones timed out meanwhile).
+	clock.Advance(20 * time.Second)
+	if st, _ := newKA(t, p.addr("fe")).get("/", "X-Key: a\r\n"); st != 200 {
+		t.Errorf("after the window: %d; want 200", st)
+	}
+	l := p.waitLog(t, func(l map[string]any) bool { return l["status"] == 429.0 })
+	if l["term"] != "PR" {
+		t.Errorf("429 logged with %v; want PR", l["term"])
+	}
+	m := scrapeLimits(t, p)
+	if m["lb_limit_over_total"] < 3 || m["lb_limit_tracked_total"] < 10 || m["lb_limit_entries"] < 1 {
+		t.Errorf("metrics %v; want over >= 3, tracked >= 10, entries >= 1", m)
+	}
+}
+
+// scrapeLimits returns the lb_limit_* samples of table t (without labels).
+func scrapeLimits(t *testing.T, p *lbProc) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, l := range strings.Split(get(t, "http://"+p.inst.adminAddr()+"/metrics"), "\n") {
+		k, v, ok := strings.Cut(l, " ")
+		if name, found := strings.CutSuffix(k, `{limit="t"}`); ok && found {
+			out[name], _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	return out
+}
+
+// TestLimitAcrossLoops: the counts of a key are shared by the event loops:
+// eight connections (spread over four loops by the kernel) together get
+// the rate, not the rate per loop. Each connection starts after a few
+// sync intervals, which is the tolerance.
+func TestLimitAcrossLoops(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("ok") })
+	p := startLB(t, limitConfig("rate = 10\nwindow = \"1d\"\nsync = \"20ms\"\n", "action = \"deny\"\n", hb.addr(), 4))
+	passed := 0
+	for i := 0; i < 8; i++ {
+		c := newKA(t, p.addr("fe"))
+		for j := 0; j < 4; j++ {
+			if st, _ := c.get("/", ""); st == 200 {
+				passed++
+			}
+		}
+		time.Sleep(150 * time.Millisecond)
+	}
+	if passed != 10 {
+		t.Errorf("%d of 32 requests passed over 8 connections; want the rate, 10 %v", passed, scrapeLimits(t, p))
+	}
+}
+
+// TestLimitConcurrent: concurrent requests and connections per key. The
+// server holds requests for /held until the test opens the gate.
+func TestLimitConcurrent(t *testing.T) {
+	for _, kind := range []string{"requests", "conns"} {
+		t.Run(kind, func(t *testing.T) {
+			gate := make(chan struct{})
+			var held atomic.Int32
+			s := startServer(t, func(c net.Conn) {
+				br := bufio.NewReader(c)
+				for {
+					r, err := http.ReadRequest(br)
+					if err != nil {
+						return
+					}
+					if r.URL.Path == "/held" {
+						held.Add(1)
+						<-gate
+					}
+					io.WriteString(c, ok(r.URL.Path))
+				}
+			})
+			p := startLB(t, limitConfig(kind+" = 2\nsync = \"20ms\"\n", "action = \"deny\"\n", s.addr(), 2))
+			var cs []*kaClient
+			for i := 0; i < 2; i++ {
+				c := newKA(t, p.addr("fe"))
+				c.send("/held", "")
+				cs = append(cs, c)
+				waitFor(t, "the server to get the request", func() bool { return held.Load() == int32(i+1) })
+				time.Sleep(100 * time.Millisecond) // a sync round: the other loop knows
+			}
+			third := newKA(t, p.addr("fe"))
+			if st, _ := third.get("/third", ""); st != 429 {
+				t.Errorf("third concurrent %s: %d; want 429", kind, st)
+			}
+			close(gate)
+			for _, c := range cs {
+				if st, _, _ := c.read(); st != 200 {
+					t.Errorf("held request: %d", st)
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // a sync round
+			if kind == "requests" {
+				// Both ended: the key is under its limit again.
+				if st, _ := third.get("/again", ""); st != 200 {
+					t.Errorf("after the held ones ended: %d; want 200", st)
+				}
+				return
+			}
+			// Connections count until they close, not per request.
+			if st, _ := third.get("/still", ""); st != 429 {
+				t.Errorf("third connection while two are open: %d; want 429", st)
+			}
+			// The third connection counts too (it is the key's, denied or
+			// not): two must close for a new one to fit.
+			cs[0].c.Close()
+			third.c.Close()
+			time.Sleep(100 * time.Millisecond)
+			if st, _ := newKA(t, p.addr("fe")).get("/fourth", ""); st != 200 {
+				t.Errorf("after a connection closed: %d; want 200", st)
+			}
+		})
+	}
+}
+
+// TestLimitBytesRate: bytes in and out per key over the window, counted
+// as each transaction ends.
+func TestLimitBytesRate(t *testing.T) {
+	body := strings.Repeat("x", 600)
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok(body) })
+	p := startLB(t, limitConfig("bytes_rate = \"1k\"\nwindow = \"1d\"\n", "action = \"deny\"\nstatus = 503\n", hb.addr(), 1))
+	c := newKA(t, p.addr("fe"))
+	var sts []int
+	for i := 0; i < 4; i++ {
+		st, _ := c.get("/", "")
+		sts = append(sts, st)
+	}
+	// 1: 0 bytes before it; 2: ~650 (< 1024); 3: ~1300, over.
+	if fmt.Sprint(sts) != "[200 200 503 503]" {
+		t.Errorf("statuses %v; want [200 200 503 503]", sts)
+	}
+}
+
+// TestLimitTarpit: a tarpit rule holds a request over the limit for its
+// time (fake clock), sends nothing to the server, then answers 429.
+func TestLimitTarpit(t *testing.T) {
+	var served atomic.Int32
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { served.Add(1); return ok("ok") })
+	clock := newClock()
+	p := startLBClock(t, limitConfig("rate = 1\nwindow = \"1h\"\n", "action = \"tarpit\"\ntarpit = \"30s\"\n", hb.addr(), 1), clock)
+	c := newKA(t, p.addr("fe"))
+	if st, _ := c.get("/", ""); st != 200 {
+		t.Fatalf("first: %d", st)
+	}
+	c.send("/held", "")
+	c.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := c.br.Peek(1); err == nil {
+		t.Fatal("answered before the tarpit time")
+	}
+	fireAt(t, clock, clock.Now().Add(30*time.Second))
+	st, ra, _ := c.read()
+	if st != 429 || ra == "" {
+		t.Errorf("after the tarpit: %d, Retry-After %q; want 429 with one", st, ra)
+	}
+	if n := served.Load(); n != 1 {
+		t.Errorf("the server got %d requests; want 1 (the tarpitted one never reaches it)", n)
+	}
+	l := p.waitLog(t, func(l map[string]any) bool { return l["status"] == 429.0 })
+	if l["term"] != "PT" {
+		t.Errorf("tarpit logged %v; want PT", l["term"])
+	}
+}
+
+// TestLimitLowersPriority: over its rate, a key's requests queue behind
+// everyone else's (set-priority-class) instead of being refused.
+func TestLimitLowersPriority(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	release := make(chan struct{}, 16)
+	s := startServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			order = append(order, r.URL.Path)
+			mu.Unlock()
+			<-release
+			io.WriteString(c, ok(r.URL.Path))
+		}
+	})
+	cfg := limitConfig("key = \"header:X-Key\"\nrate = 1\nwindow = \"1d\"\n", "action = \"set-priority-class\"\nclass = 100\n", s.addr(), 1)
+	cfg = strings.Replace(cfg, "[backend.be]\n", "[backend.be]\n[backend.be.timeout]\nqueue = \"1m\"\n", 1)
+	cfg = strings.Replace(cfg, "address = ", "maxconn = 1\naddress = ", 1)
+	p := startLB(t, cfg)
+	seen := func(n int) {
+		t.Helper()
+		waitFor(t, "the server to get the request", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= n })
+	}
+	queued := func(n int64) {
+		t.Helper()
+		waitFor(t, "requests queued", func() bool { return p.inst.backend("be").Counters().QueueCurrent.Load() == n })
+	}
+	heavy := newKA(t, p.addr("fe"))
+	heavy.send("/heavy-1", "X-Key: heavy\r\n") // within its rate: takes the slot
+	seen(1)
+	over := newKA(t, p.addr("fe"))
+	over.send("/heavy-2", "X-Key: heavy\r\n") // over: class 100
+	queued(1)
+	light := newKA(t, p.addr("fe"))
+	light.send("/light", "X-Key: light\r\n") // class 0, arrived later
+	queued(2)
+	for i := 0; i < 3; i++ {
+		release <- struct{}{}
+	}
+	heavy.read()
+	light.read()
+	over.read()
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(order) != "[/heavy-1 /light /heavy-2]" {
+		t.Errorf("served %v; want the key over its rate last", order)
+	}
+}
+
+// TestLimitKeyFlood: a table under a flood of distinct keys stays within
+// its size (per loop), evicting the least recently used keys, and keeps
+// limiting a key that stays active.
+func TestLimitKeyFlood(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("") })
+	p := startLB(t, limitConfig("key = \"header:X-Key\"\nsize = 200\nrate = 5\nwindow = \"1d\"\n", "action = \"deny\"\n", hb.addr(), 1))
+	c := newKA(t, p.addr("fe"))
+	hot := 0
+	for i := 0; i < 3000; i++ {
+		c.send("/", fmt.Sprintf("X-Key: k%d\r\n", i))
+		if i%10 == 0 {
+			c.send("/", "X-Key: hot\r\n")
+		}
+		if i%50 == 49 {
+			// Read what was sent (pipelined in small batches).
+			for j := 0; j < 55; j++ {
+				st, _, _ := c.read()
+				if st == 429 {
+					hot++
+				}
+			}
+		}
+	}
+	m := scrapeLimits(t, p)
+	if m["lb_limit_entries"] > 200 || m["lb_limit_evictions_total"] < 2800 {
+		t.Errorf("entries %v (want <= 200), evictions %v (want >= 2800)", m["lb_limit_entries"], m["lb_limit_evictions_total"])
+	}
+	if hot != 300-5 {
+		t.Errorf("%d requests of the hot key denied; want %d (it stays in the table: recently used)", hot, 300-5)
+	}
+}
