@@ -2,10 +2,14 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -345,5 +349,251 @@ func TestLimitKeyFlood(t *testing.T) {
 	}
 	if hot != 300-5 {
 		t.Errorf("%d requests of the hot key denied; want %d (it stays in the table: recently used)", hot, 300-5)
+	}
+}
+
+// redisServer is a redis-server process started by a test.
+type redisServer struct {
+	port int
+	cmd  *exec.Cmd
+}
+
+// freePort returns a loopback port nothing listens on (now).
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startRedis starts Debian's redis-server on port (0: a free one), without
+// persistence; the test is skipped when it is not installed (.ci/run
+// installs it).
+func startRedis(t *testing.T, port int) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Skip("redis-server not installed (apt-get install redis-server)")
+	}
+	if port == 0 {
+		port = freePort(t)
+	}
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		"--dir", t.TempDir(), "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := &redisServer{port: port, cmd: cmd}
+	t.Cleanup(r.stop)
+	waitFor(t, "redis-server to listen", func() bool {
+		c, err := net.DialTimeout("tcp", r.addr(), 100*time.Millisecond)
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	})
+	return r
+}
+
+func (r *redisServer) addr() string { return "127.0.0.1:" + strconv.Itoa(r.port) }
+
+func (r *redisServer) url() string { return "redis://" + r.addr() + "/0" }
+
+// stop kills the server and waits for it (idempotent).
+func (r *redisServer) stop() {
+	if r.cmd.ProcessState == nil {
+		r.cmd.Process.Kill()
+		r.cmd.Wait()
+	}
+}
+
+// TestLimitRedisShared: two lb instances sharing one Redis hold one rate
+// for the fleet. The clients alternate between them in batches of 10,
+// with a pause of a few sync intervals between batches; the fleet-wide
+// count may overshoot by what one instance lets through before the
+// other's counts reach it (one batch), which is the stated tolerance.
+// Without Redis, the same traffic gets the rate from each instance.
+func TestLimitRedisShared(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("ok") })
+	rd := startRedis(t, 0)
+	run := func(redis string) int {
+		limit := "rate = 50\nwindow = \"1d\"\nsync = \"30ms\"\n" + redis
+		a := startLB(t, limitConfig(limit, "action = \"deny\"\n", hb.addr(), 2))
+		b := startLB(t, limitConfig(limit, "action = \"deny\"\n", hb.addr(), 2))
+		ca, cb := newKA(t, a.addr("fe")), newKA(t, b.addr("fe"))
+		passed := 0
+		for round := 0; round < 10; round++ {
+			for _, c := range []*kaClient{ca, cb} {
+				for i := 0; i < 10; i++ {
+					if st, _ := c.get("/", ""); st == 200 {
+						passed++
+					}
+				}
+				time.Sleep(150 * time.Millisecond)
+			}
+		}
+		t.Logf("redis %q: %d of 200 passed", redis, passed)
+		if redis != "" {
+			for _, p := range []*lbProc{a, b} {
+				if m := scrapeLimits(t, p); m["lb_limit_redis_up"] != 1 || m["lb_limit_redis_errors_total"] != 0 {
+					t.Errorf("redis metrics %v; want up, no errors", m)
+				}
+			}
+		}
+		return passed
+	}
+	// The second instance's first batch is blind (it exchanges a key once
+	// it has seen it): 60 on a quiet machine; a slow round under load may
+	// let one more batch through.
+	if n := run(fmt.Sprintf("redis = %q\n", rd.url())); n < 50 || n > 70 {
+		t.Errorf("with Redis, %d of 200 requests passed over two instances; want 50 (+20 at most)", n)
+	}
+	if n := run(""); n != 100 {
+		t.Errorf("without Redis, %d passed; want 50 per instance, 100", n)
+	}
+}
+
+// TestLimitRedisDown: while Redis cannot be reached, redis_down = "open"
+// counts per instance (the local rate still holds) and "closed" denies
+// every tracked request; both log the change and count the errors, and
+// recover when Redis is back.
+func TestLimitRedisDown(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("ok") })
+	for _, mode := range []string{"open", "closed"} {
+		t.Run(mode, func(t *testing.T) {
+			port := freePort(t) // nothing listens there yet
+			url := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
+			p := startLB(t, limitConfig(fmt.Sprintf("rate = 5\nwindow = \"1d\"\nsync = \"20ms\"\nredis = %q\nredis_down = %q\n", url, mode),
+				"action = \"deny\"\n", hb.addr(), 1))
+			c := newKA(t, p.addr("fe"))
+			c.get("/", "") // a key to exchange
+			waitFor(t, "a failed exchange", func() bool { return scrapeLimits(t, p)["lb_limit_redis_errors_total"] > 0 })
+			var sts []int
+			for i := 0; i < 6; i++ {
+				st, _ := c.get("/", "")
+				sts = append(sts, st)
+			}
+			want := "[200 200 200 200 429 429]" // the local count: 5 with the first
+			if mode == "closed" {
+				want = "[429 429 429 429 429 429]"
+			}
+			if fmt.Sprint(sts) != want {
+				t.Errorf("Redis down, %s: %v; want %s", mode, sts, want)
+			}
+			if !strings.Contains(p.stderr.String(), `"event":"limit_redis_down"`) {
+				t.Errorf("no limit_redis_down line in:\n%s", p.stderr.String())
+			}
+			startRedis(t, port)
+			waitFor(t, "Redis up again", func() bool { return scrapeLimits(t, p)["lb_limit_redis_up"] == 1 })
+			if !strings.Contains(p.stderr.String(), `"event":"limit_redis_up"`) {
+				t.Errorf("no limit_redis_up line")
+			}
+			if mode == "closed" {
+				// Back to counting: 7 requests so far for the key (rate 5).
+				if st, _ := c.get("/", ""); st != 429 {
+					t.Errorf("Redis back: %d; want 429 (the key is over its rate)", st)
+				}
+				if st, _ := newKA(t, p.addr("fe")).get("/", ""); st != 429 {
+					t.Errorf("Redis back, same key: %d; want 429", st)
+				}
+			}
+		})
+	}
+}
+
+var flood = flag.Bool("flood", false, "run TestLimitFloodRSS: 2M distinct keys through lb (a measurement, about a minute)")
+
+// TestLimitFloodRSS (with -args -flood): the process's RSS under a flood
+// of distinct keys levels off once the table is full: after 1M keys and
+// after 2M it is the same within a few MiB, whatever the flood's length.
+func TestLimitFloodRSS(t *testing.T) {
+	if !*flood {
+		t.Skip("a measurement: go test ./cmd/lb -run TestLimitFloodRSS -v -args -flood")
+	}
+	// A server that keeps nothing (startHTTPBackend records what it got),
+	// and no access log (the test keeps lb's output in memory).
+	s := startServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(c, ok(""))
+		}
+	})
+	cfg := limitConfig("key = \"header:X-Key\"\nsize = 100000\nrate = 1000\nwindow = \"1m\"\n", "action = \"deny\"\n", s.addr(), 2)
+	p := startLB(t, strings.Replace(cfg, "[global]\n", "[global]\naccess_log = \"off\"\n", 1))
+	rss := func() float64 {
+		b, _ := os.ReadFile("/proc/self/status")
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				return kb / 1024
+			}
+		}
+		return 0
+	}
+	var next atomic.Int64
+	send := func(n int64) {
+		var wg sync.WaitGroup
+		for w := 0; w < 4; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				c, err := net.Dial("tcp", p.addr("fe"))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				defer c.Close()
+				br := bufio.NewReader(c)
+				var buf []byte
+				for {
+					first := next.Add(100) - 100
+					if first >= n {
+						return
+					}
+					buf = buf[:0]
+					for k := first; k < first+100; k++ {
+						buf = fmt.Appendf(buf, "GET / HTTP/1.1\r\nHost: h\r\nX-Key: %d\r\n\r\n", k)
+					}
+					c.Write(buf)
+					for k := 0; k < 100; k++ {
+						res, err := http.ReadResponse(br, nil)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						io.Copy(io.Discard, res.Body)
+						res.Body.Close()
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	send(10_000)
+	runtime.GC()
+	base := rss()
+	var at []float64
+	for _, n := range []int64{1_000_000, 2_000_000} {
+		send(n)
+		runtime.GC()
+		m := scrapeLimits(t, p)
+		at = append(at, rss())
+		t.Logf("after %d keys: RSS %.1f MiB (+%.1f over the warm process), entries %.0f, keys in the aggregate %.0f, evictions %.0f",
+			n, rss(), rss()-base, m["lb_limit_entries"], m["lb_limit_keys"], m["lb_limit_evictions_total"])
+		if m["lb_limit_entries"] > 200_000 || m["lb_limit_keys"] > 100_000 {
+			t.Errorf("entries %v, aggregate keys %v; want at most size per loop and size", m["lb_limit_entries"], m["lb_limit_keys"])
+		}
+	}
+	if at[1]-at[0] > 20 {
+		t.Errorf("RSS grew %.1f MiB from 1M to 2M keys; want it level once the table is full", at[1]-at[0])
 	}
 }

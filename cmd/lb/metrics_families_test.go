@@ -38,6 +38,7 @@ path_prefix = "/deny"
 action = "deny"
 `+tlsTable("", cert), "[backend.be.health]\nkind = \"http\"\ninterval = \"50ms\"\n", srv("s", hb.addr()))
 	cfg = strings.Replace(cfg, "[global]\n", "[global]\nevent_loops = 1\n", 1)
+	cfg += "\n[limit.l]\nrate = 1000\n\n[[frontend.fe.http_request]]\nlimit = \"l\"\naction = \"deny\"\n"
 	p := startLB(t, cfg)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: ca.client("a.example")}}
 	for _, path := range []string{"/", "/", "/deny", "/big"} {

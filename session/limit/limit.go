@@ -348,8 +348,25 @@ func (e *Entry) roll(p int64) {
 func (sh *Shard) touch(e *Entry) {
 	if !e.dirty {
 		e.dirty = true
+		if len(sh.dirty) >= 2*sh.t.spec.Size {
+			sh.compactDirty()
+		}
 		sh.dirty = append(sh.dirty, dirtyRef{e, e.gen})
 	}
+}
+
+// compactDirty drops the references to entries evicted since the last
+// collect (a key flood between two rounds), so that the list never holds
+// more than twice Size references: at most Size are live, each once.
+func (sh *Shard) compactDirty() {
+	live := sh.dirty[:0]
+	for _, d := range sh.dirty {
+		if d.e.gen == d.gen {
+			live = append(live, d)
+		}
+	}
+	clear(sh.dirty[len(live):])
+	sh.dirty = live
 }
 
 // Request counts a request on e (got from Get at the same now).

@@ -2,6 +2,8 @@ package limit
 
 import (
 	"context"
+	"encoding/binary"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -73,4 +75,40 @@ func TestSyncAcrossShards(t *testing.T) {
 			t.Errorf("loop b passed %d; want 3 (7 counted on loop a, rate 10)", passed)
 		}
 	})
+}
+
+// TestShardBoundUnderFlood: a million distinct keys through one shard of
+// size 100,000 leave at most 100,000 entries, evict the rest, and keep the
+// heap within the size's worth of entries (bytes per entry measured).
+func TestShardBoundUnderFlood(t *testing.T) {
+	const size, flood = 100_000, 1_000_000
+	clk := &fakeNow{ns: int64(1000 * time.Hour)}
+	tb := New(Spec{Name: "t", Size: size, Window: time.Hour, Rate: 10}, clk.now)
+	sh := tb.ShardFor("loop", func(f func()) error { f(); return nil })
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	key := make([]byte, 16)
+	for i := 0; i < flood; i++ {
+		binary.BigEndian.PutUint64(key[8:], uint64(i))
+		e := sh.Get(key, clk.now())
+		sh.Request(e)
+		sh.Over(e, clk.now())
+		if len(sh.dirty) > 2*size {
+			t.Fatalf("%d dirty references; want at most %d", len(sh.dirty), 2*size)
+		}
+	}
+	sh.collect(clk.now())
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	st := tb.Stats()
+	if st.Entries != size || st.Evictions != flood-size {
+		t.Errorf("entries %d, evictions %d; want %d and %d", st.Entries, st.Evictions, size, flood-size)
+	}
+	perEntry := float64(after.HeapInuse-before.HeapInuse) / size
+	t.Logf("%d keys through a table of %d: heap in use +%.1f MiB, %.0f bytes per entry", flood, size, float64(after.HeapInuse-before.HeapInuse)/(1<<20), perEntry)
+	if perEntry > 400 {
+		t.Errorf("%.0f bytes per entry; want a bounded table (< 400)", perEntry)
+	}
+	runtime.KeepAlive(sh)
 }
