@@ -120,8 +120,13 @@ func serveBench(fd int, buf, resp []byte) {
 
 // benchLB starts lb with one frontend of mode in front of backend, the
 // access log off (its cost is the log writer's, measured apart).
-func benchLB(b *testing.B, mode, backend string) *unix.SockaddrInet4 {
-	cfg := strings.Replace(tcpConfig("", "", srv("s", backend)), "[global]\n", "[global]\naccess_log = \"off\"\nevent_loops = 1\n", 1)
+// extra is added to the frontend's table (rules) and to the file's end.
+func benchLB(b *testing.B, mode, backend string, extra ...string) *unix.SockaddrInet4 {
+	fe, tail := "", ""
+	if len(extra) == 2 {
+		fe, tail = extra[0], extra[1]
+	}
+	cfg := strings.Replace(tcpConfig(fe, "", srv("s", backend)), "[global]\n", "[global]\naccess_log = \"off\"\nevent_loops = 1\n", 1) + tail
 	cfg = strings.Replace(cfg, `mode = "tcp"`, fmt.Sprintf("mode = %q", mode), 1)
 	p := startLB(b, cfg)
 	ap := netip.MustParseAddrPort(p.addr("fe"))
@@ -186,9 +191,14 @@ func (c *rawClient) drain(fd int) {
 	}
 }
 
-func newRawClient(b *testing.B, mode string) *rawClient {
-	return &rawClient{b: b, sa: benchLB(b, mode, benchBackend(b)), buf: make([]byte, 16<<10)}
+func newRawClient(b *testing.B, mode string, extra ...string) *rawClient {
+	return &rawClient{b: b, sa: benchLB(b, mode, benchBackend(b), extra...), buf: make([]byte, 16<<10)}
 }
+
+// benchLimit is a limit table and the rule that counts every request in
+// it (never over): BenchmarkHTTP*Limit measure what tracking costs.
+var benchLimit = []string{"[[frontend.fe.http_request]]\nlimit = \"l\"\naction = \"deny\"\n",
+	"\n[limit.l]\nrate = 1000000000\nconns = 1000000\n"}
 
 var (
 	benchReq      = []byte("GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
@@ -203,6 +213,22 @@ func BenchmarkHTTPKeepAlive(b *testing.B) {
 	fd := c.dial()
 	defer unix.Close(fd)
 	for range 100 { // warm pools and buffers
+		c.exchange(fd, benchReq)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		c.exchange(fd, benchReq)
+	}
+}
+
+// BenchmarkHTTPKeepAliveLimit: BenchmarkHTTPKeepAlive with each request
+// counted in a limit table (rate and conns). Target: 0 allocs/op.
+func BenchmarkHTTPKeepAliveLimit(b *testing.B) {
+	c := newRawClient(b, "http", benchLimit...)
+	fd := c.dial()
+	defer unix.Close(fd)
+	for range 100 {
 		c.exchange(fd, benchReq)
 	}
 	b.ReportAllocs()

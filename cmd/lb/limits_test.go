@@ -30,6 +30,24 @@ func limitConfig(limit, rule, addr string, loops int) string {
 	return "[admin]\nbind = \"127.0.0.1:0\"\n" + cfg + "\n[limit.t]\n" + limit
 }
 
+// startRequestServer is a keep-alive HTTP/1.1 server that keeps nothing:
+// it answers each request (its body read) with respond's raw response,
+// which may block to hold the request.
+func startRequestServer(t *testing.T, respond func(r *http.Request) string) *server {
+	t.Helper()
+	return startServer(t, func(c net.Conn) {
+		br := bufio.NewReader(c)
+		for {
+			r, err := http.ReadRequest(br)
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, r.Body)
+			io.WriteString(c, respond(r))
+		}
+	})
+}
+
 // kaClient is a keep-alive HTTP/1.1 client on one connection.
 type kaClient struct {
 	t  *testing.T
@@ -161,19 +179,12 @@ func TestLimitConcurrent(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			gate := make(chan struct{})
 			var held atomic.Int32
-			s := startServer(t, func(c net.Conn) {
-				br := bufio.NewReader(c)
-				for {
-					r, err := http.ReadRequest(br)
-					if err != nil {
-						return
-					}
-					if r.URL.Path == "/held" {
-						held.Add(1)
-						<-gate
-					}
-					io.WriteString(c, ok(r.URL.Path))
+			s := startRequestServer(t, func(r *http.Request) string {
+				if r.URL.Path == "/held" {
+					held.Add(1)
+					<-gate
 				}
+				return ok(r.URL.Path)
 			})
 			p := startLB(t, limitConfig(kind+" = 2\nsync = \"20ms\"\n", "action = \"deny\"\n", s.addr(), 2))
 			var cs []*kaClient
@@ -272,19 +283,12 @@ func TestLimitLowersPriority(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
 	release := make(chan struct{}, 16)
-	s := startServer(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			r, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			order = append(order, r.URL.Path)
-			mu.Unlock()
-			<-release
-			io.WriteString(c, ok(r.URL.Path))
-		}
+	s := startRequestServer(t, func(r *http.Request) string {
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+		<-release
+		return ok(r.URL.Path)
 	})
 	cfg := limitConfig("key = \"header:X-Key\"\nrate = 1\nwindow = \"1d\"\n", "action = \"set-priority-class\"\nclass = 100\n", s.addr(), 1)
 	cfg = strings.Replace(cfg, "[backend.be]\n", "[backend.be]\n[backend.be.timeout]\nqueue = \"1m\"\n", 1)
@@ -516,17 +520,7 @@ func TestLimitFloodRSS(t *testing.T) {
 	}
 	// A server that keeps nothing (startHTTPBackend records what it got),
 	// and no access log (the test keeps lb's output in memory).
-	s := startServer(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			r, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, r.Body)
-			io.WriteString(c, ok(""))
-		}
-	})
+	s := startRequestServer(t, func(*http.Request) string { return ok("") })
 	cfg := limitConfig("key = \"header:X-Key\"\nsize = 100000\nrate = 1000\nwindow = \"1m\"\n", "action = \"deny\"\n", s.addr(), 2)
 	p := startLB(t, strings.Replace(cfg, "[global]\n", "[global]\naccess_log = \"off\"\n", 1))
 	rss := func() float64 {

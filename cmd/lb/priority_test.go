@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"net"
 	"net/http"
 	"strings"
@@ -18,19 +17,12 @@ func TestPriorityClasses(t *testing.T) {
 	var mu sync.Mutex
 	var order []string
 	release := make(chan struct{}, 16)
-	s := startServer(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		for {
-			r, err := http.ReadRequest(br)
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			order = append(order, r.URL.Path)
-			mu.Unlock()
-			<-release
-			c.Write([]byte(ok(r.URL.Path)))
-		}
+	s := startRequestServer(t, func(r *http.Request) string {
+		mu.Lock()
+		order = append(order, r.URL.Path)
+		mu.Unlock()
+		<-release
+		return ok(r.URL.Path)
 	})
 	rules := `[[frontend.fe.http_request]]
 header = "X-Prio"

@@ -112,3 +112,58 @@ func TestShardBoundUnderFlood(t *testing.T) {
 	}
 	runtime.KeepAlive(sh)
 }
+
+// TestRateWait: a rate over its limit is within it again once the wait
+// rateWait returns has passed (and not one millisecond before that wait
+// minus a rounding), for rates across both periods.
+func TestRateWait(t *testing.T) {
+	w := 10 * time.Second
+	for _, tc := range []struct{ cur, prev, limit int64 }{
+		{11, 0, 10}, {10, 5, 10}, {3, 20, 10}, {30, 30, 10}, {1, 100, 50}, {100, 100, 99},
+	} {
+		for _, el := range []time.Duration{0, time.Second, 5 * time.Second, 9999 * time.Millisecond} {
+			wait, ok := rateWait(tc.cur, tc.prev, tc.limit, int64(el), w)
+			if ok {
+				continue
+			}
+			// The estimate at el+wait: in this period, or in the next one
+			// where cur becomes prev.
+			at := el + wait + time.Millisecond
+			est := func(at time.Duration) float64 {
+				if at < w {
+					return float64(tc.cur) + float64(tc.prev)*(1-float64(at)/float64(w))
+				}
+				return float64(tc.cur) * (1 - float64(at-w)/float64(w))
+			}
+			if e := est(at); e > float64(tc.limit)+1e-6 {
+				t.Errorf("%+v at %v: wait %v leaves the estimate at %.2f > %d", tc, el, wait, e, tc.limit)
+			}
+			if wait > 2*w {
+				t.Errorf("%+v at %v: wait %v longer than two windows", tc, el, wait)
+			}
+		}
+	}
+}
+
+// BenchmarkTrack: what a request costs in a table on its loop: the lookup
+// of a known key, the counts, the check and the release at its end.
+func BenchmarkTrack(b *testing.B) {
+	clk := &fakeNow{ns: int64(1000 * time.Hour)}
+	tb := New(Spec{Name: "t", Size: 1000, Window: 10 * time.Second, Rate: 1 << 40, Conns: 1 << 20}, clk.now)
+	sh := tb.ShardFor("loop", func(f func()) error { f(); return nil })
+	key := []byte("0123456789abcdef")
+	b.ReportAllocs()
+	for i := range b.N {
+		clk.ns += 1000
+		e := sh.Get(key, clk.ns)
+		sh.Request(e)
+		sh.Hold(e, false)
+		if over, _ := sh.Over(e, clk.ns); over {
+			b.Fatal("over")
+		}
+		sh.Release(e, false)
+		if i%10000 == 0 {
+			sh.collect(clk.ns)
+		}
+	}
+}
