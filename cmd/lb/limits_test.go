@@ -591,3 +591,42 @@ func TestLimitFloodRSS(t *testing.T) {
 		t.Errorf("RSS grew %.1f MiB from 1M to 2M keys; want it level once the table is full", at[1]-at[0])
 	}
 }
+
+// TestLimitKeys: a "src" table counts the address a PROXY header gave (two
+// clients behind one load balancer are two keys), and a "backend" table
+// counts per backend the request is routed to.
+func TestLimitKeys(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("ok") })
+	t.Run("src after PROXY", func(t *testing.T) {
+		cfg := limitConfig("rate = 2\nwindow = \"1d\"\n", "action = \"deny\"\n", hb.addr(), 1)
+		cfg = strings.Replace(cfg, "default_backend = \"be\"\n", "default_backend = \"be\"\naccept_proxy = true\naccept_proxy_from = [\"127.0.0.1\"]\n", 1)
+		p := startLB(t, cfg)
+		for _, src := range []string{"192.0.2.1", "192.0.2.2"} {
+			c := newKA(t, p.addr("fe"))
+			io.WriteString(c.c, "PROXY TCP4 "+src+" 192.0.2.100 40000 80\r\n")
+			var sts []int
+			for i := 0; i < 3; i++ {
+				st, _ := c.get("/", "")
+				sts = append(sts, st)
+			}
+			if fmt.Sprint(sts) != "[200 200 429]" {
+				t.Errorf("client %s: %v; want [200 200 429] (its own key)", src, sts)
+			}
+		}
+	})
+	t.Run("backend", func(t *testing.T) {
+		other := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("other") })
+		cfg := limitConfig("key = \"backend\"\nrate = 2\nwindow = \"1d\"\n", "action = \"deny\"\n", hb.addr(), 1)
+		cfg = strings.Replace(cfg, "[backend.be]\n", "[[frontend.fe.route]]\npath_prefix = \"/other/\"\nbackend = \"other\"\n\n[backend.other]\n[[backend.other.server]]\n"+srv("o", other.addr())+"\n[backend.be]\n", 1)
+		p := startLB(t, cfg)
+		c := newKA(t, p.addr("fe"))
+		var sts []int
+		for _, path := range []string{"/a", "/other/1", "/b", "/other/2", "/c", "/other/3"} {
+			st, _ := c.get(path, "")
+			sts = append(sts, st)
+		}
+		if fmt.Sprint(sts) != "[200 200 200 200 429 429]" {
+			t.Errorf("%v; want each backend's third request refused", sts)
+		}
+	})
+}
