@@ -131,17 +131,18 @@ func TestLimitRate(t *testing.T) {
 	if l["term"] != "PR" {
 		t.Errorf("429 logged with %v; want PR", l["term"])
 	}
-	m := scrapeLimits(t, p)
+	m := scrapeLimits(t, p.inst.adminAddr())
 	if m["lb_limit_over_total"] < 3 || m["lb_limit_tracked_total"] < 10 || m["lb_limit_entries"] < 1 {
 		t.Errorf("metrics %v; want over >= 3, tracked >= 10, entries >= 1", m)
 	}
 }
 
-// scrapeLimits returns the lb_limit_* samples of table t (without labels).
-func scrapeLimits(t *testing.T, p *lbProc) map[string]float64 {
+// scrapeLimits returns the lb_limit_* samples of table t (without labels)
+// from the admin listener at admin.
+func scrapeLimits(t *testing.T, admin string) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}
-	for _, l := range strings.Split(get(t, "http://"+p.inst.adminAddr()+"/metrics"), "\n") {
+	for _, l := range strings.Split(get(t, "http://"+admin+"/metrics"), "\n") {
 		k, v, ok := strings.Cut(l, " ")
 		if name, found := strings.CutSuffix(k, `{limit="t"}`); ok && found {
 			out[name], _ = strconv.ParseFloat(v, 64)
@@ -168,7 +169,7 @@ func TestLimitAcrossLoops(t *testing.T) {
 		time.Sleep(150 * time.Millisecond)
 	}
 	if passed != 10 {
-		t.Errorf("%d of 32 requests passed over 8 connections; want the rate, 10 %v", passed, scrapeLimits(t, p))
+		t.Errorf("%d of 32 requests passed over 8 connections; want the rate, 10 %v", passed, scrapeLimits(t, p.inst.adminAddr()))
 	}
 }
 
@@ -347,7 +348,7 @@ func TestLimitKeyFlood(t *testing.T) {
 			}
 		}
 	}
-	m := scrapeLimits(t, p)
+	m := scrapeLimits(t, p.inst.adminAddr())
 	if m["lb_limit_entries"] > 200 || m["lb_limit_evictions_total"] < 2800 {
 		t.Errorf("entries %v (want <= 200), evictions %v (want >= 2800)", m["lb_limit_entries"], m["lb_limit_evictions_total"])
 	}
@@ -415,7 +416,7 @@ func (r *redisServer) stop() {
 	}
 }
 
-// TestLimitRedisShared: two lb instances sharing one Redis hold one rate
+// TestLimitRedisShared: two lb processes sharing one Redis hold one rate
 // for the fleet. The clients alternate between them in batches of 10,
 // with a pause of a few sync intervals between batches; the fleet-wide
 // count may overshoot by what one instance lets through before the
@@ -426,9 +427,9 @@ func TestLimitRedisShared(t *testing.T) {
 	rd := startRedis(t, 0)
 	run := func(redis string) int {
 		limit := "rate = 50\nwindow = \"1d\"\nsync = \"30ms\"\n" + redis
-		a := startLB(t, limitConfig(limit, "action = \"deny\"\n", hb.addr(), 2))
-		b := startLB(t, limitConfig(limit, "action = \"deny\"\n", hb.addr(), 2))
-		ca, cb := newKA(t, a.addr("fe")), newKA(t, b.addr("fe"))
+		a := execLB(t, limitConfig(limit, "action = \"deny\"\n", hb.addr(), 2))
+		b := execLB(t, limitConfig(limit, "action = \"deny\"\n", hb.addr(), 2))
+		ca, cb := newKA(t, a.fe), newKA(t, b.fe)
 		passed := 0
 		for round := 0; round < 10; round++ {
 			for _, c := range []*kaClient{ca, cb} {
@@ -442,8 +443,8 @@ func TestLimitRedisShared(t *testing.T) {
 		}
 		t.Logf("redis %q: %d of 200 passed", redis, passed)
 		if redis != "" {
-			for _, p := range []*lbProc{a, b} {
-				if m := scrapeLimits(t, p); m["lb_limit_redis_up"] != 1 || m["lb_limit_redis_errors_total"] != 0 {
+			for _, p := range []*lbProcess{a, b} {
+				if m := scrapeLimits(t, p.admin); m["lb_limit_redis_up"] != 1 || m["lb_limit_redis_errors_total"] != 0 {
 					t.Errorf("redis metrics %v; want up, no errors", m)
 				}
 			}
@@ -475,7 +476,7 @@ func TestLimitRedisDown(t *testing.T) {
 				"action = \"deny\"\n", hb.addr(), 1))
 			c := newKA(t, p.addr("fe"))
 			c.get("/", "") // a key to exchange
-			waitFor(t, "a failed exchange", func() bool { return scrapeLimits(t, p)["lb_limit_redis_errors_total"] > 0 })
+			waitFor(t, "a failed exchange", func() bool { return scrapeLimits(t, p.inst.adminAddr())["lb_limit_redis_errors_total"] > 0 })
 			var sts []int
 			for i := 0; i < 6; i++ {
 				st, _ := c.get("/", "")
@@ -492,7 +493,7 @@ func TestLimitRedisDown(t *testing.T) {
 				t.Errorf("no limit_redis_down line in:\n%s", p.stderr.String())
 			}
 			startRedis(t, port)
-			waitFor(t, "Redis up again", func() bool { return scrapeLimits(t, p)["lb_limit_redis_up"] == 1 })
+			waitFor(t, "Redis up again", func() bool { return scrapeLimits(t, p.inst.adminAddr())["lb_limit_redis_up"] == 1 })
 			if !strings.Contains(p.stderr.String(), `"event":"limit_redis_up"`) {
 				t.Errorf("no limit_redis_up line")
 			}
@@ -579,7 +580,7 @@ func TestLimitFloodRSS(t *testing.T) {
 	for _, n := range []int64{1_000_000, 2_000_000} {
 		send(n)
 		runtime.GC()
-		m := scrapeLimits(t, p)
+		m := scrapeLimits(t, p.inst.adminAddr())
 		at = append(at, rss())
 		t.Logf("after %d keys: RSS %.1f MiB (+%.1f over the warm process), entries %.0f, keys in the aggregate %.0f, evictions %.0f",
 			n, rss(), rss()-base, m["lb_limit_entries"], m["lb_limit_keys"], m["lb_limit_evictions_total"])
