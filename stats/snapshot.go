@@ -18,6 +18,28 @@ type Snapshot struct {
 	Process   ProcessStatus    `json:"process"`
 	Frontends []FrontendStatus `json:"frontends"` // by name
 	Backends  []BackendStatus  `json:"backends"`  // by name
+	// Limits are the per-key limit tables (a Source with Limits), by
+	// name; absent without.
+	Limits []LimitStatus `json:"limits,omitempty"`
+}
+
+// LimitStatus is one [limit.NAME] table (see LimitCollector's families).
+type LimitStatus struct {
+	Name        string `json:"name"`
+	Entries     int64  `json:"entries"`
+	Keys        int64  `json:"keys"`
+	Tracked     int64  `json:"tracked"`
+	Over        int64  `json:"over"`
+	Evictions   int64  `json:"evictions"`
+	Expired     int64  `json:"expired"`
+	Full        int64  `json:"full"`
+	RedisUp     bool   `json:"redis_up"`
+	RedisErrors int64  `json:"redis_errors"`
+}
+
+// LimitSource is a Source that has limit tables.
+type LimitSource interface {
+	Limits() []Limit
 }
 
 // ProcessStatus is the process-wide part of a Snapshot (see Process).
@@ -205,6 +227,13 @@ func TakeSnapshot(src Source, now time.Time) Snapshot {
 		snap.Backends = append(snap.Backends, backendStatus(b, now))
 	}
 	slices.SortFunc(snap.Backends, func(a, b BackendStatus) int { return strings.Compare(a.Name, b.Name) })
+	if ls, ok := src.(LimitSource); ok {
+		for _, l := range ls.Limits() {
+			snap.Limits = append(snap.Limits, LimitStatus{Name: l.Name, Entries: l.Entries, Keys: l.Keys, Tracked: l.Tracked,
+				Over: l.Over, Evictions: l.Evictions, Expired: l.Expired, Full: l.Full, RedisUp: l.RedisUp == 1, RedisErrors: l.RedisErrors})
+		}
+		slices.SortFunc(snap.Limits, func(a, b LimitStatus) int { return strings.Compare(a.Name, b.Name) })
+	}
 	return snap
 }
 

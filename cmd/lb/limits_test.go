@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -134,6 +135,20 @@ func TestLimitRate(t *testing.T) {
 	m := scrapeLimits(t, p.inst.adminAddr())
 	if m["lb_limit_over_total"] < 3 || m["lb_limit_tracked_total"] < 10 || m["lb_limit_entries"] < 1 {
 		t.Errorf("metrics %v; want over >= 3, tracked >= 10, entries >= 1", m)
+	}
+	// The same in /stats.json and on /stats.
+	var snap struct {
+		Limits []struct {
+			Name          string
+			Over, Tracked int64
+		}
+	}
+	if err := json.Unmarshal([]byte(get(t, "http://"+p.inst.adminAddr()+"/stats.json")), &snap); err != nil ||
+		len(snap.Limits) != 1 || snap.Limits[0].Name != "t" || snap.Limits[0].Over < 3 {
+		t.Errorf("/stats.json limits %+v (%v); want table t with over >= 3", snap.Limits, err)
+	}
+	if page := get(t, "http://"+p.inst.adminAddr()+"/stats"); !strings.Contains(page, "Limit tables") {
+		t.Error("/stats has no limit tables section")
 	}
 }
 
