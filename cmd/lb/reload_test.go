@@ -154,3 +154,21 @@ func TestReloadListeners(t *testing.T) {
 	first.Close()
 	waitFor(t, "the removed listener to close after its last session", func() bool { return draining() == 0 })
 }
+
+// TestReloadEventLoops: global.event_loops is read at start; a reload that
+// changes it says so (restart_needed) instead of ignoring it silently, and
+// the new generation runs on the loops in place.
+func TestReloadEventLoops(t *testing.T) {
+	s := startServer(t, nameServer("s"))
+	cfg := strings.Replace(tcpConfig("", "", srv("s", s.addr())), "[global]\n", "[global]\nevent_loops = 1\n", 1)
+	p := startLB(t, cfg)
+	if got := p.reload(t, strings.Replace(cfg, "event_loops = 1", "event_loops = 3", 1)); got != "reloaded" {
+		t.Fatalf("reload outcome %s:\n%s", got, p.stderr.String())
+	}
+	if !strings.Contains(p.stderr.String(), `"event":"restart_needed","key":"global.event_loops","running":1,"file":3`) {
+		t.Errorf("no restart_needed line for event_loops in:\n%s", p.stderr.String())
+	}
+	if got := readAll(t, dial(t, p.addr("fe"))); got != "s" {
+		t.Errorf("after the reload: %q; want s", got)
+	}
+}

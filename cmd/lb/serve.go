@@ -215,6 +215,12 @@ func (inst *instance) reload() error {
 		inst.admin = a
 		inst.mu.Unlock()
 	}
+	if cfg.Global.EventLoops != old.cfg.Global.EventLoops {
+		// The loops are made at start.
+		inst.log.Warn().Str("event", "restart_needed").Str("key", "global.event_loops").
+			Int("running", inst.loops).Int("file", cfg.Global.EventLoops).
+			Msg("global.event_loops takes effect at the next start; the running loops stay")
+	}
 	old.env.Drain(false)
 	inst.retiring.Add(1)
 	go func() {
