@@ -135,6 +135,7 @@ type Table struct {
 	redisUp    atomic.Bool
 	redisDown  atomic.Bool // fail closed: over until Redis answers again
 	agg        *aggregate  // the syncer's sums
+	batches    chan batch  // the loops' reports to the syncer (bounded; a loop never blocks on it)
 	store      store       // nil without Redis; the syncer's
 	stop, done chan struct{}
 
@@ -160,7 +161,8 @@ func New(spec Spec, now func() int64) *Table {
 	if spec.Expire <= 0 {
 		spec.Expire = 2 * spec.Window
 	}
-	return &Table{spec: spec, now: now, agg: &aggregate{m: make(map[string]*agg)}, stop: make(chan struct{}), done: make(chan struct{})}
+	return &Table{spec: spec, now: now, agg: &aggregate{m: make(map[string]*agg)}, batches: make(chan batch, maxBatches),
+		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
 // Spec returns the table's configuration. Immutable.

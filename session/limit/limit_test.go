@@ -3,6 +3,7 @@ package limit
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"runtime"
 	"sync"
 	"testing"
@@ -166,4 +167,31 @@ func BenchmarkTrack(b *testing.B) {
 			sh.collect(clk.ns)
 		}
 	}
+}
+
+// TestSyncFloodStaysLocal: keys far from their limits on one loop are not
+// made on the others (a flood of distinct keys would fill every loop's
+// table and evict its own keys); a key at half a limit is.
+func TestSyncFloodStaysLocal(t *testing.T) {
+	clk := &fakeNow{ns: int64(1000 * time.Hour)}
+	tb := New(Spec{Name: "t", Size: 1000, Window: time.Hour, Sync: time.Hour, Rate: 10}, clk.now)
+	la, lb := newLoop(t), newLoop(t)
+	var a, b *Shard
+	la.on(func() { a = tb.ShardFor(la, la.exec) })
+	lb.on(func() { b = tb.ShardFor(lb, lb.exec) })
+	la.on(func() {
+		for i := 0; i < 500; i++ {
+			a.Request(a.Get([]byte(fmt.Sprint("flood", i)), clk.now()))
+		}
+		for i := 0; i < 5; i++ {
+			a.Request(a.Get([]byte("hot"), clk.now()))
+		}
+	})
+	tb.round(context.Background(), tb.agg)
+	time.Sleep(50 * time.Millisecond)
+	lb.on(func() {
+		if n := len(b.m); n != 1 || b.m["hot"] == nil {
+			t.Errorf("loop b holds %d entries (hot: %v); want only the key at half its limit", n, b.m["hot"] != nil)
+		}
+	})
 }

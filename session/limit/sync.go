@@ -31,6 +31,16 @@ func (r *report) at(p int64) (req, reqPrev, byt, bytPrev int64) {
 	return 0, 0, 0, 0
 }
 
+// batch is one loop's reports of one round.
+type batch struct {
+	id int
+	rs []report
+}
+
+// maxBatches bounds the batches in flight between the loops and the
+// syncer: each round asks each loop for one.
+const maxBatches = 1024
+
 // reply is the others' share of one key for a shard, for period.
 type reply struct {
 	key                            string
@@ -64,6 +74,18 @@ func (sh *Shard) collect(now int64) []report {
 	return out
 }
 
+// near reports whether the others' share r of a key is at least half of
+// one of the table's limits: only then does a loop that has not seen the
+// key make an entry for it (apply, seed). A flood of distinct keys, each
+// far from any limit, thus stays on the loops it arrives on instead of
+// filling every loop's table and evicting their own keys.
+func (t *Table) near(r *reply) bool {
+	s := &t.spec
+	half := func(n, limit int64) bool { return limit > 0 && 2*n >= limit }
+	return half(r.oreq+r.oreqPrev, s.Rate) || half(r.obyt+r.obytPrev, s.BytesRate) ||
+		half(int64(r.oconns), s.Conns) || half(int64(r.oreqs), s.Requests)
+}
+
 // apply runs on the shard's loop: it writes the others' shares, making
 // the entries of keys this loop has not seen yet (they expire unused).
 func (sh *Shard) apply(rs []reply, now int64) {
@@ -71,7 +93,7 @@ func (sh *Shard) apply(rs []reply, now int64) {
 		r := &rs[i]
 		e := sh.m[r.key]
 		if e == nil {
-			if r.oreq == 0 && r.oreqPrev == 0 && r.obyt == 0 && r.obytPrev == 0 && r.oconns == 0 && r.oreqs == 0 {
+			if !sh.t.near(r) {
 				continue
 			}
 			if e = sh.make(r.key); e == nil {
@@ -161,18 +183,22 @@ func (t *Table) round(ctx context.Context, a *aggregate) {
 	shards := append([]*Shard(nil), t.shards...)
 	t.mu.Unlock()
 	now := t.now()
-	type batch struct {
-		id int
-		rs []report
-	}
-	ch := make(chan batch, len(shards))
+	ch := t.batches
 	asked := 0
 	for _, sh := range shards {
 		sh := sh
-		if sh.exec(func() { ch <- batch{sh.id, sh.collect(now)} }) == nil {
+		if sh.exec(func() {
+			select {
+			case ch <- batch{sh.id, sh.collect(now)}:
+			default: // the syncer is gone (Stop): nobody reads
+			}
+		}) == nil {
 			asked++
 		}
 	}
+	// A loop too busy to answer within the wait is not waited for: its
+	// batch is merged in a later round (reports are absolute counts, and
+	// batches are merged in the order they came).
 	var got []batch
 	wait := time.NewTimer(max(t.spec.Sync, 100*time.Millisecond))
 	defer wait.Stop()
@@ -181,9 +207,17 @@ func (t *Table) round(ctx context.Context, a *aggregate) {
 		case b := <-ch:
 			got = append(got, b)
 		case <-wait.C:
-			asked = 0 // a loop too busy to answer: go on without it
+			asked = 0
 		case <-t.stop:
 			return
+		}
+	}
+	for more := true; more; {
+		select {
+		case b := <-ch:
+			got = append(got, b)
+		default:
+			more = false
 		}
 	}
 	t.syncs.Add(1)
