@@ -646,3 +646,28 @@ func TestLimitKeys(t *testing.T) {
 		}
 	})
 }
+
+// TestTarpitRule: a tarpit rule without a limit holds every request its
+// conditions match (HAProxy's "http-request tarpit if ..."), then answers
+// its status; other requests are not held.
+func TestTarpitRule(t *testing.T) {
+	hb := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("ok") })
+	clock := newClock()
+	p := startLBClock(t, httpConfig("[[frontend.fe.http_request]]\npath_prefix = \"/bots/\"\naction = \"tarpit\"\ntarpit = \"10s\"\nstatus = 403\n", "", srv("s", hb.addr())), clock)
+	c := newKA(t, p.addr("fe"))
+	if st, _ := c.get("/ok", ""); st != 200 {
+		t.Fatalf("/ok: %d", st)
+	}
+	c.send("/bots/x", "")
+	c.c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if _, err := c.br.Peek(1); err == nil {
+		t.Fatal("answered before the tarpit time")
+	}
+	fireAt(t, clock, clock.Now().Add(10*time.Second))
+	if st, ra, _ := c.read(); st != 403 || ra != "" {
+		t.Errorf("tarpitted: %d, Retry-After %q; want 403 without Retry-After (no limit)", st, ra)
+	}
+	if st, _ := c.get("/ok", ""); st != 200 {
+		t.Errorf("the connection after the tarpit: %d; want 200", st)
+	}
+}
