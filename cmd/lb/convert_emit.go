@@ -297,6 +297,21 @@ func (p *proxy) finishFrontend() ([]*tomlTable, string) {
 		vs[0].t.notes = append(vs[0].t.notes, note{p.sec.head.num, "# lb requires default_backend: HAProxy answered 503 to what no use_backend matched; name a backend here"})
 	}
 
+	// Tarpit rules hold for timeout tarpit, else (HAProxy) timeout
+	// connect, from the section or its defaults.
+	for i := range fe.reqs {
+		if fe.reqs[i].action == "tarpit" {
+			hold := orDefault(fe.tarpit, p.d.fe.tarpit)
+			if hold == "" && p.be != nil {
+				hold = strings.Trim(orDefault(p.be.timeout["connect"], p.d.be.timeout["connect"]), `"`)
+			} else if hold == "" {
+				hold = strings.Trim(p.d.be.timeout["connect"], `"`)
+			}
+			if hold != "" {
+				fe.reqs[i].fields["tarpit"] = quote(hold)
+			}
+		}
+	}
 	// In lb's order of evaluation: request rules, then routes.
 	tcp := p.effMode() == "tcp"
 	p.items(vs, append(fe.reqs, fe.late...), "http_request", tcp)
@@ -690,7 +705,7 @@ var (
 	frontendOrder = []string{"bind", "mode", "accept_proxy", "accept_proxy_from", "default_backend", "maxconn", "inspect_delay", "forwarded_for"}
 	feTLSOrder    = []string{"cert", "alpn", "min_version", "verify", "ca"}
 	routeOrder    = []string{"host", "path_prefix", "sni", "backend"}
-	ruleOrder     = []string{"host", "path_prefix", "action", "name", "value", "location", "scheme", "status", "body", "content_type", "class", "offset"}
+	ruleOrder     = []string{"host", "path_prefix", "action", "name", "value", "location", "scheme", "status", "tarpit", "body", "content_type", "class", "offset"}
 	backendOrder  = []string{"balance", "hash_type", "hash_balance_factor", "retries", "redispatch", "pool_max_conn"}
 	beTLSOrder    = []string{"verify", "ca", "sni", "cert"}
 	healthOrder   = []string{"kind", "method", "path", "expect_status", "interval", "timeout", "rise", "fall"}

@@ -37,6 +37,7 @@ type feDraft struct {
 	late    []pending // redirect rules: HAProxy evaluates them after http-request rules
 	resps   []pending // http-response rules
 	notes   []note
+	tarpit  string // timeout tarpit, "" if unset
 }
 
 // beDraft is the backend side of a section.
@@ -390,6 +391,21 @@ func (p *proxy) timeout(l cfgLine) {
 	c, w := p.c, l.words
 	if len(w) != 3 {
 		p.feNote(c.untranslated(l, "want timeout NAME TIME"))
+		return
+	}
+	if w[1] == "tarpit" {
+		// lb's tarpit time is a rule's: finishFrontend writes it on the
+		// section's tarpit rules.
+		d, err := haproxyTime(w[2])
+		switch {
+		case err != nil:
+			p.feNote(c.untranslated(l, err.Error()))
+		case p.fe == nil:
+			p.beNote(c.untranslated(l, "HAProxy and lb read the tarpit time on the frontend side"))
+		default:
+			p.fe.tarpit = d
+			c.translated(l)
+		}
 		return
 	}
 	tk, ok := timeoutKeys[w[1]]
@@ -1136,10 +1152,25 @@ func httpAction(w []string, response bool) (table, error) {
 			}
 			t["offset"] = quote(strconv.Itoa(n) + "ms")
 		}
+	case "tarpit":
+		// HAProxy answers 500 after the hold unless deny_status says;
+		// finishFrontend adds the hold (timeout tarpit).
+		if response {
+			return nil, errors.New("lb tarpits requests only")
+		}
+		t["status"] = "500"
+		switch {
+		case len(args) == 2 && args[0] == "deny_status":
+			if err := status(args[1], 400, 599); err != nil {
+				return nil, err
+			}
+		case len(args) != 0:
+			return nil, errors.New("want tarpit [deny_status STATUS]")
+		}
 	case "allow":
 		return nil, errors.New("lb has no allow rule (an allow stops the evaluation of the rules after it)")
 	default:
-		return nil, fmt.Errorf("http-%s %s: lb's rules set, add and delete headers, redirect, deny, return and set the priority",
+		return nil, fmt.Errorf("http-%s %s: lb's rules set, add and delete headers, redirect, deny, return, tarpit and set the priority",
 			map[bool]string{true: "response", false: "request"}[response], act)
 	}
 	t["action"] = quote(act)
