@@ -53,6 +53,7 @@ func lbGoroutines() []string {
 	var out []string
 	for _, g := range strings.Split(string(buf), "\n\n") {
 		if strings.Contains(g, "lb-proxy/lb/") && !strings.Contains(g, "cmd/lb.TestChaos") &&
+			!strings.Contains(g, "cmd/lb.TestMain") && // the test runner's own goroutine
 			!strings.Contains(g, "created by github.com/panjf2000/ants") {
 			out = append(out, g)
 		}

@@ -43,6 +43,16 @@ end
 return out
 `)
 
+// quietRedis drops go-redis' own log lines (plain text on stderr, such as
+// "failed to dial after 5 attempts"): lb's service log is JSON, and a
+// table says when Redis goes down and comes back itself (OnRedis, and
+// lb_limit_redis_up).
+type quietRedis struct{}
+
+func (quietRedis) Printf(context.Context, string, ...any) {}
+
+func init() { redis.SetLogger(quietRedis{}) }
+
 // redisBatch bounds the keys of one script call.
 const redisBatch = 512
 
