@@ -208,8 +208,10 @@ var (
 // BenchmarkHTTPKeepAlive: requests one after another on one client
 // connection (the server connection stays too): the steady state of the
 // compare.py "ka" scenario. Target: 0 allocs/op.
-func BenchmarkHTTPKeepAlive(b *testing.B) {
-	c := newRawClient(b, "http")
+func BenchmarkHTTPKeepAlive(b *testing.B) { benchKeepAlive(b, newRawClient(b, "http")) }
+
+// benchKeepAlive runs requests one after another on one connection of c.
+func benchKeepAlive(b *testing.B, c *rawClient) {
 	fd := c.dial()
 	defer unix.Close(fd)
 	for range 100 { // warm pools and buffers
@@ -225,17 +227,7 @@ func BenchmarkHTTPKeepAlive(b *testing.B) {
 // BenchmarkHTTPKeepAliveLimit: BenchmarkHTTPKeepAlive with each request
 // counted in a limit table (rate and conns). Target: 0 allocs/op.
 func BenchmarkHTTPKeepAliveLimit(b *testing.B) {
-	c := newRawClient(b, "http", benchLimit...)
-	fd := c.dial()
-	defer unix.Close(fd)
-	for range 100 {
-		c.exchange(fd, benchReq)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		c.exchange(fd, benchReq)
-	}
+	benchKeepAlive(b, newRawClient(b, "http", benchLimit...))
 }
 
 // BenchmarkHTTPClose: one new client connection per request, which lb
@@ -260,19 +252,7 @@ func BenchmarkHTTPClose(b *testing.B) {
 
 // BenchmarkTCPKeepAlive: request and response through a TCP-mode session
 // that stays open: the "tcp" scenario's steady state.
-func BenchmarkTCPKeepAlive(b *testing.B) {
-	c := newRawClient(b, "tcp")
-	fd := c.dial()
-	defer unix.Close(fd)
-	for range 100 {
-		c.exchange(fd, benchReq)
-	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		c.exchange(fd, benchReq)
-	}
-}
+func BenchmarkTCPKeepAlive(b *testing.B) { benchKeepAlive(b, newRawClient(b, "tcp")) }
 
 // BenchmarkTCPConnect: one new TCP-mode session per request (a new
 // client and a new server connection each time).

@@ -296,31 +296,15 @@ func TestLimitTarpit(t *testing.T) {
 // TestLimitLowersPriority: over its rate, a key's requests queue behind
 // everyone else's (set-priority-class) instead of being refused.
 func TestLimitLowersPriority(t *testing.T) {
-	var mu sync.Mutex
-	var order []string
-	release := make(chan struct{}, 16)
-	s := startRequestServer(t, func(r *http.Request) string {
-		mu.Lock()
-		order = append(order, r.URL.Path)
-		mu.Unlock()
-		<-release
-		return ok(r.URL.Path)
-	})
+	s := startOrderServer(t)
 	cfg := limitConfig("key = \"header:X-Key\"\nrate = 1\nwindow = \"1d\"\n", "action = \"set-priority-class\"\nclass = 100\n", s.addr(), 1)
 	cfg = strings.Replace(cfg, "[backend.be]\n", "[backend.be]\n[backend.be.timeout]\nqueue = \"1m\"\n", 1)
 	cfg = strings.Replace(cfg, "address = ", "maxconn = 1\naddress = ", 1)
 	p := startLB(t, cfg)
-	seen := func(n int) {
-		t.Helper()
-		waitFor(t, "the server to get the request", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) >= n })
-	}
-	queued := func(n int64) {
-		t.Helper()
-		waitFor(t, "requests queued", func() bool { return p.inst.backend("be").Counters().QueueCurrent.Load() == n })
-	}
+	seen, queued := s.seen, func(n int64) { waitQueued(t, p, n) }
 	heavy := newKA(t, p.addr("fe"))
 	heavy.send("/heavy-1", "X-Key: heavy\r\n") // within its rate: takes the slot
-	seen(1)
+	seen(t, 1)
 	over := newKA(t, p.addr("fe"))
 	over.send("/heavy-2", "X-Key: heavy\r\n") // over: class 100
 	queued(1)
@@ -328,15 +312,13 @@ func TestLimitLowersPriority(t *testing.T) {
 	light.send("/light", "X-Key: light\r\n") // class 0, arrived later
 	queued(2)
 	for i := 0; i < 3; i++ {
-		release <- struct{}{}
+		s.release <- struct{}{}
 	}
 	heavy.read()
 	light.read()
 	over.read()
-	mu.Lock()
-	defer mu.Unlock()
-	if fmt.Sprint(order) != "[/heavy-1 /light /heavy-2]" {
-		t.Errorf("served %v; want the key over its rate last", order)
+	if got := fmt.Sprint(s.served()); got != "[/heavy-1 /light /heavy-2]" {
+		t.Errorf("served %v; want the key over its rate last", got)
 	}
 }
 

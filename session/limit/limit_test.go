@@ -38,6 +38,14 @@ func (l *loopExec) on(f func()) {
 	<-done
 }
 
+// twoLoops returns two loops and the shards of tb on them.
+func twoLoops(t *testing.T, tb *Table) (la, lb *loopExec, a, b *Shard) {
+	la, lb = newLoop(t), newLoop(t)
+	la.on(func() { a = tb.ShardFor(la, la.exec) })
+	lb.on(func() { b = tb.ShardFor(lb, lb.exec) })
+	return la, lb, a, b
+}
+
 // fakeNow is a settable clock.
 type fakeNow struct{ ns int64 }
 
@@ -48,10 +56,7 @@ func (f *fakeNow) now() int64 { return f.ns }
 func TestSyncAcrossShards(t *testing.T) {
 	clk := &fakeNow{ns: int64(1000 * time.Hour)}
 	tb := New(Spec{Name: "t", Size: 100, Window: time.Hour, Sync: time.Hour, Rate: 10}, clk.now)
-	la, lb := newLoop(t), newLoop(t)
-	var a, b *Shard
-	la.on(func() { a = tb.ShardFor(la, la.exec) })
-	lb.on(func() { b = tb.ShardFor(lb, lb.exec) })
+	la, lb, a, b := twoLoops(t, tb)
 	la.on(func() {
 		for i := 0; i < 7; i++ {
 			e := a.Get([]byte("k"), clk.now())
@@ -175,10 +180,7 @@ func BenchmarkTrack(b *testing.B) {
 func TestSyncFloodStaysLocal(t *testing.T) {
 	clk := &fakeNow{ns: int64(1000 * time.Hour)}
 	tb := New(Spec{Name: "t", Size: 1000, Window: time.Hour, Sync: time.Hour, Rate: 10}, clk.now)
-	la, lb := newLoop(t), newLoop(t)
-	var a, b *Shard
-	la.on(func() { a = tb.ShardFor(la, la.exec) })
-	lb.on(func() { b = tb.ShardFor(lb, lb.exec) })
+	la, lb, a, b := twoLoops(t, tb)
 	la.on(func() {
 		for i := 0; i < 500; i++ {
 			a.Request(a.Get([]byte(fmt.Sprint("flood", i)), clk.now()))
