@@ -133,6 +133,10 @@ func NewHandler(opts HandlerOptions) http.Handler {
 	})
 	mux.HandleFunc("GET /stats", h.page)
 	mux.HandleFunc("GET /stats.json", h.snapshot)
+	mux.HandleFunc("GET /api/limits", h.listLimits)
+	// A table's keys are client addresses and header values (API keys):
+	// the token guards them as it guards changes.
+	mux.Handle("GET /api/limits/{name}", h.authorize("show_limit", h.getLimit))
 	mux.HandleFunc("GET /api/backends", h.listBackends)
 	mux.HandleFunc("GET /api/backends/{b}", h.getBackend)
 	mux.HandleFunc("GET /api/backends/{b}/servers/{s}", h.getServer)
@@ -143,8 +147,8 @@ func NewHandler(opts HandlerOptions) http.Handler {
 	return mux
 }
 
-// authorize wraps a mutating endpoint: it checks the bearer token when one
-// is set or required, and bounds the body.
+// authorize wraps a mutating endpoint, or one that shows client data: it
+// checks the bearer token when one is set or required, and bounds the body.
 func (h *handler) authorize(action string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !h.authorized(r) {
@@ -184,6 +188,39 @@ func (h *handler) authorized(r *http.Request) bool {
 // snapshot serves GET /stats.json.
 func (h *handler) snapshot(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, h.takeSnapshot())
+}
+
+// listLimits serves GET /api/limits: the tables' counters.
+func (h *handler) listLimits(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, struct {
+		Limits []LimitStatus `json:"limits"`
+	}{append([]LimitStatus{}, TakeSnapshot(h.src, h.now()).Limits...)})
+}
+
+// getLimit serves GET /api/limits/{name}?top=N: the table's busiest keys
+// (default 100, at most 10000), as of the last sync round.
+func (h *handler) getLimit(w http.ResponseWriter, r *http.Request) {
+	n := 100
+	if v := r.URL.Query().Get("top"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 10000 {
+			writeError(w, http.StatusBadRequest, "top must be 1 to 10000")
+			return
+		}
+	}
+	ls, ok := h.src.(LimitSource)
+	var keys []LimitKey
+	if ok {
+		keys, ok = ls.LimitKeys(r.PathValue("name"), n)
+	}
+	if !ok {
+		writeError(w, http.StatusNotFound, "no limit table "+strconv.Quote(r.PathValue("name")))
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Name string     `json:"name"`
+		Keys []LimitKey `json:"keys"`
+	}{r.PathValue("name"), append([]LimitKey{}, keys...)})
 }
 
 // listBackends serves GET /api/backends.

@@ -277,9 +277,13 @@ func TestToken(t *testing.T) {
 				f.mustDo(t, 401, "POST", "/api/backends/app/servers/a1/weight", "3")
 				f.mustDo(t, 401, "POST", "/api/backends/app/servers", `{"name":"x","address":"10.0.0.1:80"}`)
 				f.mustDo(t, 401, "DELETE", "/api/backends/app/servers/a1", "")
+				// A limit table's keys are client data: guarded too.
+				f.mustDo(t, 401, "GET", "/api/limits/t", "")
+			} else {
+				f.mustDo(t, 404, "GET", "/api/limits/t", "", hdr...) // the fixture has no tables
 			}
 			// Reads never need the token.
-			for _, p := range []string{"/metrics", "/stats", "/stats.json", "/api/backends", "/api/backends/app", "/api/backends/app/servers/a1"} {
+			for _, p := range []string{"/metrics", "/stats", "/stats.json", "/api/backends", "/api/backends/app", "/api/backends/app/servers/a1", "/api/limits"} {
 				f.mustDo(t, 200, "GET", p, "")
 			}
 		})

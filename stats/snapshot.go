@@ -40,6 +40,19 @@ type LimitStatus struct {
 // LimitSource is a Source that has limit tables.
 type LimitSource interface {
 	Limits() []Limit
+	// LimitKeys returns up to n keys of table name, the busiest first;
+	// false for no such table.
+	LimitKeys(name string, n int) ([]LimitKey, bool)
+}
+
+// LimitKey is one key of a limit table (GET /api/limits/{name}),
+// HAProxy's "show table" line.
+type LimitKey struct {
+	Key        string  `json:"key"`      // an address, a header's value or a backend
+	Requests   float64 `json:"requests"` // over the window (the sliding estimate, every instance sharing Redis)
+	Bytes      float64 `json:"bytes"`    // idem
+	Conns      int32   `json:"conns"`    // connections open now (this instance)
+	InProgress int32   `json:"requests_in_progress"`
 }
 
 // ProcessStatus is the process-wide part of a Snapshot (see Process).

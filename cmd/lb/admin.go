@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/lb-proxy/lb/backend"
 	"github.com/lb-proxy/lb/config"
+	"github.com/lb-proxy/lb/session/limit"
 	"github.com/lb-proxy/lb/stats"
 )
 
@@ -72,6 +74,26 @@ func (s statsSource) Limits() []stats.Limit {
 		out = append(out, stats.Limit{Name: lt.spec.Name, Stats: lt.t.Stats()})
 	}
 	return out
+}
+
+// LimitKeys returns the busiest keys of a limit table of the current
+// generation.
+func (s statsSource) LimitKeys(name string, n int) ([]stats.LimitKey, bool) {
+	for _, lt := range s.inst.current().limits {
+		if lt.spec.Name != name {
+			continue
+		}
+		var out []stats.LimitKey
+		for _, k := range lt.t.Top(n) {
+			key := k.Key
+			if lt.spec.Key == limit.KeySrc && len(key) == 16 {
+				key = netip.AddrFrom16([16]byte([]byte(key))).Unmap().String()
+			}
+			out = append(out, stats.LimitKey{Key: key, Requests: k.Requests, Bytes: k.Bytes, Conns: k.Conns, InProgress: k.InProgress})
+		}
+		return out, true
+	}
+	return nil, false
 }
 
 func (s statsSource) Backends() []*backend.Backend {

@@ -611,6 +611,33 @@ func TestLimitKeys(t *testing.T) {
 				t.Errorf("client %s: %v; want [200 200 429] (its own key)", src, sts)
 			}
 		}
+		// The runtime API shows the table's keys (HAProxy's "show table"),
+		// as of the last sync round.
+		admin := "http://" + p.inst.adminAddr()
+		type key struct {
+			Key      string
+			Requests float64
+		}
+		var got struct{ Keys []key }
+		waitFor(t, "both keys in /api/limits/t", func() bool {
+			got.Keys = nil
+			json.Unmarshal([]byte(get(t, admin+"/api/limits/t")), &got)
+			return len(got.Keys) == 2
+		})
+		for _, k := range got.Keys {
+			if (k.Key != "192.0.2.1" && k.Key != "192.0.2.2") || k.Requests != 3 {
+				t.Errorf("key %+v; want 192.0.2.1 or 192.0.2.2 with 3 requests", k)
+			}
+		}
+		if b := get(t, admin+"/api/limits/t?top=1"); strings.Count(b, `"key"`) != 1 {
+			t.Errorf("top=1: %s", b)
+		}
+		if r, err := http.Get(admin + "/api/limits/nope"); err != nil || r.StatusCode != 404 {
+			t.Errorf("unknown table: %v %v; want 404", r.StatusCode, err)
+		}
+		if b := get(t, admin+"/api/limits"); !strings.Contains(b, `"name": "t"`) {
+			t.Errorf("/api/limits: %s", b)
+		}
 	})
 	t.Run("backend", func(t *testing.T) {
 		other := startHTTPBackend(t, func(*http.Request, []byte) string { return ok("other") })

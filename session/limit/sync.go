@@ -1,7 +1,9 @@
 package limit
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
@@ -279,7 +281,7 @@ func (t *Table) others(g *agg, id int, p int64) reply {
 		byt += max(0, g.fleetByt-g.pushByt)
 		bytPrev += max(0, g.fleetBytPrev-g.pushBytPrev)
 	}
-	if id < len(g.loops) {
+	if id >= 0 && id < len(g.loops) {
 		r := &g.loops[id]
 		a, b, c, d := r.at(p)
 		req, reqPrev, byt, bytPrev = req-a, reqPrev-b, byt-c, bytPrev-d
@@ -356,4 +358,36 @@ func (a *aggregate) unlink(g *agg) {
 		a.tail = g.prev
 	}
 	g.prev, g.next = nil, nil
+}
+
+// KeyCounts is one key of a table as the syncer last summed it: this
+// instance's loops, plus the other instances' rates through Redis.
+type KeyCounts struct {
+	Key string // as the table takes it: for KeySrc, the 16-byte address
+	// Requests and Bytes are the sliding-window counts over Window.
+	Requests, Bytes float64
+	// Conns and InProgress are this instance's connections and requests
+	// in progress.
+	Conns, InProgress int32
+}
+
+// Top returns up to n keys of the syncer's sums, those with the most
+// requests over the window first (HAProxy's "show table"). It is as fresh
+// as the last sync round.
+func (t *Table) Top(n int) []KeyCounts {
+	a := t.agg
+	now := t.now()
+	w := int64(t.spec.Window)
+	p := now / w
+	left := 1 - float64(now-p*w)/float64(w)
+	a.mu.Lock()
+	out := make([]KeyCounts, 0, len(a.m))
+	for g := a.head; g != nil; g = g.next {
+		r := t.others(g, -1, p) // everyone's share: no shard is left out
+		out = append(out, KeyCounts{Key: g.key, Requests: float64(r.oreq) + float64(r.oreqPrev)*left,
+			Bytes: float64(r.obyt) + float64(r.obytPrev)*left, Conns: r.oconns, InProgress: r.oreqs})
+	}
+	a.mu.Unlock()
+	slices.SortFunc(out, func(x, y KeyCounts) int { return cmp.Compare(y.Requests, x.Requests) })
+	return out[:min(n, len(out))]
 }
