@@ -171,7 +171,7 @@ connections {{.Process.CurrentConnections}} / {{limit .Process.MaxConnections}} 
 <h2>Limit tables</h2>
 <table>
 <tr><th class="l">table</th><th>keys (all loops)</th><th>keys (sums)</th><th>requests counted</th><th>over a limit</th><th>evicted</th><th>expired</th><th>not counted (full)</th><th class="l">Redis</th></tr>
-{{range .Limits}}<tr><td class="l">{{.Name}}</td><td>{{.Entries}}</td><td>{{.Keys}}</td><td>{{.Tracked}}</td><td>{{.Over}}</td><td>{{.Evictions}}</td><td>{{.Expired}}</td><td>{{.Full}}</td><td class="l">{{if .RedisUp}}up{{else if .RedisErrors}}down ({{.RedisErrors}} errors){{else}}-{{end}}</td></tr>
+{{range .Limits}}<tr><td class="l">{{.Name}}</td><td>{{.Entries}}</td><td>{{.Keys}}</td><td>{{.Tracked}}</td><td>{{.Over}}</td><td>{{.Evictions}}</td><td>{{.Expired}}</td><td>{{.Full}}</td><td class="l">{{if .RedisUp}}up{{else if .RedisErrors}}down ({{.RedisErrors}} failed exchanges){{else}}-{{end}}</td></tr>
 {{end}}</table>
 {{end}}
 </body>
