@@ -68,7 +68,7 @@ type Env struct {
 	ctx    context.Context // cancelled by Kill; bounds dials
 	kill   context.CancelFunc
 	killed atomic.Bool    // Kill ran: sessions that attach later end at once
-	active sync.WaitGroup // sessions in progress
+	active sync.WaitGroup // sessions and TLS handshakes in progress
 
 	draining atomic.Bool // set by Drain: transactions end with Connection: close
 
@@ -107,6 +107,11 @@ func (e *Env) Kill() {
 	e.killed.Store(true)
 	e.kill()
 	e.onEverySession((*Session).killNow)
+	e.onEveryLoop(func(lo *local) {
+		for h := range lo.handshakes {
+			h.kill()
+		}
+	})
 }
 
 // Drain asks every HTTP session of this Env to close after its current
@@ -135,6 +140,10 @@ type local struct {
 	pfds  []unix.PollFd // pollDials' buffer
 	ready []*loopDial   // pollDials' buffer
 
+	// handshakes are the TLS handshakes in progress on the loop (Kill
+	// ends them; each counts in Env.active until it ends).
+	handshakes map[*handshake]struct{}
+
 	// The loop's shards of the Env's limit tables (limits.go), made on
 	// first use, and the scratch buffer of their keys.
 	limits []*limit.Shard
@@ -152,15 +161,20 @@ func (e *Env) localFor(l Loop) *local {
 
 // onEverySession runs f, on their loops, on every session attached to one.
 func (e *Env) onEverySession(f func(*Session)) {
+	e.onEveryLoop(func(lo *local) {
+		for s := lo.first; s != nil; {
+			next := s.next
+			f(s)
+			s = next
+		}
+	})
+}
+
+// onEveryLoop runs f on each loop of the Env, with the Env's state there.
+func (e *Env) onEveryLoop(f func(*local)) {
 	e.locals.Range(func(_, v any) bool {
 		lo := v.(*local)
-		_ = lo.pool.loop.Execute(func() {
-			for s := lo.first; s != nil; {
-				next := s.next
-				f(s)
-				s = next
-			}
-		})
+		_ = lo.pool.loop.Execute(func() { f(lo) })
 		return true
 	})
 }

@@ -167,8 +167,13 @@ func (f *Frontend) Start(fc Conn, loops Loops, release func()) {
 	if f.TLS != nil {
 		h := f.newHandshake(release)
 		h.proxy = expect
-		if err := loops.AttachOne(fc, h); err != nil && release != nil {
-			release()
+		if err := loops.AttachOne(fc, h); err != nil {
+			if release != nil {
+				release()
+			}
+			if h.lo == nil {
+				h.end() // it never reached a loop (else its loop ends it)
+			}
 		}
 		return
 	}

@@ -61,6 +61,7 @@ func (h *HandshakeSlots) release() { <-h.sem }
 // TLSCounters are a TLS frontend's handshake counters (atomic: read by
 // the metrics collector).
 type TLSCounters struct {
+	InProgress atomic.Int64 // started (a connection accepted) and not ended yet
 	Handshakes atomic.Int64 // completed
 	Resumed    atomic.Int64 // of which resumed a session
 	// Failures by reason.
@@ -99,13 +100,21 @@ type handshake struct {
 	result   func() // the goroutine's end, on the loop
 	err      error  // the handshake's outcome (written by the goroutine before result is posted)
 	slots    *HandshakeSlots
+	// lo is the Env's state on the loop, where the handshake is listed
+	// (OnOpen) until it ends; counted: it still counts in Env.active.
+	lo      *local
+	counted bool
 }
 
 // newHandshake makes the handshake of a client connection of a TLS
 // frontend; its OnOpen starts it, and the session starts once it
 // completes. release is as for Open.
 func (f *Frontend) newHandshake(release func()) *handshake {
-	h := &handshake{f: f, release: release, slots: f.Env.HandshakeSlots}
+	// It counts as a session from now on: a generation retiring waits for
+	// it, and the session it becomes is counted before it lets go (end).
+	f.Env.active.Add(1)
+	f.TLSStats.InProgress.Add(1)
+	h := &handshake{f: f, release: release, slots: f.Env.HandshakeSlots, counted: true}
 	h.flushFn = h.flush
 	h.result = h.finish
 	return h
@@ -124,7 +133,41 @@ func (h *handshake) OnOpen(c LoopConn, l Loop) bool {
 		d = 30 * time.Second
 	}
 	h.timer = h.f.Env.Clock.AfterFunc(d, func() { _ = l.Execute(h.expire) })
+	h.lo = h.f.Env.localFor(l)
+	if h.lo.handshakes == nil {
+		h.lo.handshakes = make(map[*handshake]struct{})
+	}
+	h.lo.handshakes[h] = struct{}{}
+	if h.f.Env.killed.Load() {
+		h.fail(errKilled, &h.f.TLSStats.FailClosed)
+		return true
+	}
 	return false
+}
+
+// errKilled is why a handshake a hard stop ended failed.
+var errKilled = errors.New("killed")
+
+// kill ends a handshake still in progress (Env.Kill). Loop only.
+func (h *handshake) kill() {
+	if !h.done {
+		h.fail(errKilled, &h.f.TLSStats.FailClosed)
+		h.loop.CloseNow(h.lc)
+	}
+}
+
+// end forgets the handshake: off the loop's list, and no longer counted
+// in Env.active (after the session it became is). Exactly once per
+// handshake; on its loop, or before it reached one.
+func (h *handshake) end() {
+	if h.lo != nil {
+		delete(h.lo.handshakes, h)
+	}
+	if h.counted {
+		h.counted = false
+		h.f.TLSStats.InProgress.Add(-1)
+		h.f.Env.active.Done()
+	}
 }
 
 // OnTraffic feeds the handshake what the client sent, and starts its
@@ -253,6 +296,7 @@ func (h *handshake) fail(reason error, counter *atomic.Int64) {
 		h.release()
 		h.release = nil
 	}
+	h.end()
 }
 
 // finish runs on the loop when the handshake goroutine ended: the session
@@ -298,6 +342,7 @@ func (h *handshake) finish() {
 		s.local = h.dst
 	}
 	s.fc.tls = st
+	h.end() // the session counts now
 	th := &tlsEnd{e: &s.fc, w: &tlsLoop{st: st}}
 	h.lc.SetContext(th)
 	if th.OnOpen(h.lc, h.loop) {

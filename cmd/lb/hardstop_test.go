@@ -169,3 +169,45 @@ func TestHardStopConnecting(t *testing.T) {
 	hardStop(t, p, clock)
 	checkKilled(t, p, []killedCheck{{"connecting", c, lbAnswer(503, "Service Unavailable"), "KC"}})
 }
+
+// TestHardStopTLSHandshake: a TLS handshake in progress counts as a
+// session of its generation: a graceful stop waits for it, and
+// hard_stop_after ends it (logged "killed"). It used to count for nothing,
+// so the stop went on without it, and a handshake that completed after
+// the generation's wait had begun raced with it (found by -race).
+func TestHardStopTLSHandshake(t *testing.T) {
+	ca := newTestCA(t)
+	cert := ca.issue(t, t.TempDir(), "a.pem", false, time.Time{}, "a.example")
+	s := startServer(t, nameServer("s"))
+	cfg := httpConfig(tlsTable("", cert), "", srv("s", s.addr()))
+	cfg = strings.Replace(cfg, "hard_stop_after = \"2s\"", "hard_stop_after = \"7s\"", 1)
+	clock := newClock()
+	p := startLBClock(t, cfg, clock)
+	c := dial(t, p.addr("fe"))
+	io.WriteString(c, "\x16\x03\x01") // the start of a ClientHello, then nothing
+	fe := p.inst.current().frontends[0]
+	waitFor(t, "the handshake to start", func() bool { return fe.TLSStats.InProgress.Load() == 1 })
+	p.sig <- sigTERM
+	select {
+	case code := <-p.done:
+		p.done <- code
+		t.Fatalf("lb exited (%d) with a handshake in progress, before hard_stop_after", code)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if !clock.WaitArmedAt(clock.Now().Add(7*time.Second), 5*time.Second) {
+		t.Errorf("hard_stop_after is not armed after SIGTERM")
+	}
+	clock.Advance(8 * time.Second)
+	if code := p.stop(t); code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if !strings.Contains(p.stdout.String(), `"tls_error":"killed"`) {
+		t.Errorf("no handshake line with tls_error killed in:\n%s", p.stdout.String())
+	}
+	if got := readAll(t, c); got != "" {
+		t.Errorf("the client read %q; want a close", got)
+	}
+	if n := fe.TLSStats.InProgress.Load(); n != 0 {
+		t.Errorf("%d handshakes still in progress", n)
+	}
+}
