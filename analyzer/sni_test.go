@@ -1,30 +1,14 @@
 package analyzer
 
 import (
-	"crypto/tls"
-	"net"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/lb-proxy/lb/analyzer/analyzertest"
 )
 
 // clientHello returns the first flight of a crypto/tls client for sni.
-func clientHello(t testing.TB, sni string) []byte {
-	a, b := net.Pipe()
-	var hello []byte
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 64<<10)
-		n, _ := b.Read(buf)
-		hello = buf[:n]
-		b.Close()
-	}()
-	tls.Client(a, &tls.Config{ServerName: sni, InsecureSkipVerify: true}).Handshake()
-	wg.Wait()
-	return hello
-}
+func clientHello(_ testing.TB, sni string) []byte { return analyzertest.ClientHello(sni) }
 
 func TestClientHelloSNI(t *testing.T) {
 	for _, sni := range []string{"a.example", "Mixed.Example.ORG", ""} {

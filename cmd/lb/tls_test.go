@@ -21,12 +21,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/crypto/ocsp"
-	"time"
+
+	"github.com/lb-proxy/lb/analyzer/analyzertest"
 )
 
 // testCA issues the certificates of TLS tests.
@@ -329,19 +330,7 @@ func TestTLSHandshakeFlood(t *testing.T) {
 
 // captureHello returns the first flight of a crypto/tls client.
 func captureHello(t *testing.T) []byte {
-	a, b := net.Pipe()
-	var hello []byte
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 64<<10)
-		n, _ := b.Read(buf)
-		hello = buf[:n]
-		b.Close()
-	}()
-	tls.Client(a, &tls.Config{ServerName: "a.example", InsecureSkipVerify: true}).Handshake()
-	wg.Wait()
+	hello := analyzertest.ClientHello("a.example")
 	if len(hello) < 100 {
 		t.Fatalf("captured ClientHello of %d bytes", len(hello))
 	}
