@@ -284,9 +284,7 @@ func (p *proxy) finishFrontend() ([]*tomlTable, string) {
 			if len(ts.alpn) > 0 {
 				tt["alpn"] = quoteList(ts.alpn)
 			}
-			if ts.minVersion != "" {
-				tt["min_version"] = quote(ts.minVersion)
-			}
+			tt.str("min_version", ts.minVersion)
 			if ts.verify != "" {
 				tt["verify"], tt["ca"] = quote(ts.verify), quote(ts.ca)
 			}
@@ -364,15 +362,9 @@ next:
 				for k, x := range it.fields {
 					t[k] = x
 				}
-				if m.host != "" {
-					t["host"] = quote(m.host)
-				}
-				if m.path != "" {
-					t["path_prefix"] = quote(m.path)
-				}
-				if m.sni != "" {
-					t["sni"] = quote(m.sni)
-				}
+				t.str("host", m.host)
+				t.str("path_prefix", m.path)
+				t.str("sni", m.sni)
 				tt := &tomlTable{header: "[[frontend." + tomlKey(v.name) + "." + kind + "]]", keys: t, order: order}
 				if j == 0 {
 					tt.comment = c.source(it.l, "")
@@ -469,19 +461,13 @@ func (p *proxy) finishBackend() []*tomlTable {
 		ht := table{"kind": `"tcp"`}
 		if h.http {
 			ht["kind"] = `"http"`
-			if h.method != "" {
-				ht["method"] = quote(h.method)
-			}
-			if h.path != "" {
-				ht["path"] = quote(h.path)
-			}
+			ht.str("method", h.method)
+			ht.str("path", h.path)
 		}
 		if h.expect != "" && h.http {
 			ht["expect_status"] = quote(h.expect)
 		}
-		if first.p.inter != "" {
-			ht["interval"] = quote(first.p.inter)
-		}
+		ht.str("interval", first.p.inter)
 		if t := orDefault(be.checkTimeout, d.be.checkTimeout); t != "" {
 			ht["timeout"] = quote(t)
 		}
@@ -510,15 +496,9 @@ func (p *proxy) finishBackend() []*tomlTable {
 		if sp.verify == "false" || sp.verify == "" && c.verifyNone {
 			tt["verify"] = "false"
 		}
-		if sp.ca != "" {
-			tt["ca"] = quote(sp.ca)
-		}
-		if sp.sni != "" {
-			tt["sni"] = quote(sp.sni)
-		}
-		if sp.crt != "" {
-			tt["cert"] = quote(sp.crt)
-		}
+		tt.str("ca", sp.ca)
+		tt.str("sni", sp.sni)
+		tt.str("cert", sp.crt)
 		out = append(out, &tomlTable{header: "[" + prefix + ".tls]", keys: tt, order: beTLSOrder, always: true})
 	}
 
@@ -554,9 +534,7 @@ func (p *proxy) finishBackend() []*tomlTable {
 		if sp.maxconn != "" {
 			st["maxconn"] = sp.maxconn
 		}
-		if sp.sendProxy != "" {
-			st["send_proxy"] = quote(sp.sendProxy)
-		}
+		st.str("send_proxy", sp.sendProxy)
 		tt := &tomlTable{header: "[[" + prefix + ".server]]", keys: st, order: serverOrder}
 		switch {
 		case len(s.dropped) > 0:
@@ -673,6 +651,14 @@ func (c *converter) statsSection(s *cfgSection) *block {
 
 // table is a TOML table's keys with their values, already encoded.
 type table map[string]string
+
+// str sets key k to the quoted v, unless v is empty (the key is then left
+// to lb's default).
+func (t table) str(k, v string) {
+	if v != "" {
+		t[k] = quote(v)
+	}
+}
 
 // note is a comment line, with the input line it is about (0 if none).
 type note struct {
