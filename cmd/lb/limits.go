@@ -5,9 +5,9 @@ import (
 	"reflect"
 	"strings"
 	"sync/atomic"
-	"time"
 
 	"github.com/lb-proxy/lb/config"
+	"github.com/lb-proxy/lb/session"
 	"github.com/lb-proxy/lb/session/limit"
 )
 
@@ -46,7 +46,8 @@ func limitSpec(name string, l *config.Limit) limit.Spec {
 // limitTables returns cfg's tables in name order (a rule's Limit is 1 +
 // the index) and each name's index, reusing prev's tables whose settings
 // did not change; new ones are started.
-func (inst *instance) limitTables(cfg *config.Config, prev *generation) ([]*limitTable, map[string]int) {
+// clock is the sessions' (the Env's, the same for every generation).
+func (inst *instance) limitTables(cfg *config.Config, prev *generation, clock session.Clock) ([]*limitTable, map[string]int) {
 	names := sortedKeys(cfg.Limits)
 	if len(names) == 0 {
 		return nil, nil
@@ -63,7 +64,7 @@ func (inst *instance) limitTables(cfg *config.Config, prev *generation) ([]*limi
 		spec := limitSpec(name, cfg.Limits[name])
 		lt := old[name]
 		if lt == nil || !reflect.DeepEqual(lt.spec, spec) {
-			lt = &limitTable{t: limit.New(spec, inst.nowNano), spec: spec}
+			lt = &limitTable{t: limit.New(spec, func() int64 { return clock.Now().UnixNano() }), spec: spec}
 			log := inst.log
 			lt.t.OnRedis = func(up bool, err error) {
 				if up {
@@ -80,12 +81,4 @@ func (inst *instance) limitTables(cfg *config.Config, prev *generation) ([]*limi
 		out = append(out, lt)
 	}
 	return out, idx
-}
-
-// nowNano is the sessions' clock in unix ns.
-func (inst *instance) nowNano() int64 {
-	if inst.clock != nil {
-		return inst.clock.Now().UnixNano()
-	}
-	return time.Now().UnixNano()
 }

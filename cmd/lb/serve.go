@@ -249,7 +249,7 @@ func (inst *instance) build(cfg *config.Config, prev *generation) (*generation, 
 	}
 	g.env.Proc = &inst.proc
 	var limitIdx map[string]int
-	g.limits, limitIdx = inst.limitTables(cfg, prev)
+	g.limits, limitIdx = inst.limitTables(cfg, prev, g.env.Clock)
 	for _, lt := range g.limits {
 		g.env.Limits = append(g.env.Limits, lt.t)
 	}
