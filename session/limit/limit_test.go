@@ -197,3 +197,25 @@ func TestSyncFloodStaysLocal(t *testing.T) {
 		}
 	})
 }
+
+// TestShardExpire: a key idle for Expire is dropped at the next round; a
+// key used since, or held by a connection, stays.
+func TestShardExpire(t *testing.T) {
+	clk := &fakeNow{ns: int64(1000 * time.Hour)}
+	tb := New(Spec{Name: "t", Size: 100, Window: time.Minute, Expire: 2 * time.Minute, Rate: 10}, clk.now)
+	sh := tb.ShardFor("loop", func(f func()) error { f(); return nil })
+	for _, k := range []string{"idle", "used", "held"} {
+		sh.Request(sh.Get([]byte(k), clk.ns))
+	}
+	sh.Hold(sh.m["held"], true)
+	clk.ns += int64(90 * time.Second)
+	sh.Request(sh.Get([]byte("used"), clk.ns))
+	clk.ns += int64(60 * time.Second) // "idle" and "held" are 150s idle, "used" 60s
+	sh.collect(clk.ns)
+	if sh.m["idle"] != nil || sh.m["used"] == nil || sh.m["held"] == nil {
+		t.Errorf("after expire: idle %v, used %v, held %v; want only idle gone", sh.m["idle"] != nil, sh.m["used"] != nil, sh.m["held"] != nil)
+	}
+	if st := tb.Stats(); st.Expired != 1 || st.Entries != 2 {
+		t.Errorf("expired %d, entries %d; want 1 and 2", st.Expired, st.Entries)
+	}
+}
